@@ -1,0 +1,70 @@
+"""The ``asr`` command: dispatches to the subcommand modules in :mod:`asr.bin`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+import asr
+import asr.bin
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit status 1, no traceback."""
+
+
+def _subcommand_modules():
+    for info in sorted(pkgutil.iter_modules(asr.bin.__path__), key=lambda i: i.name):
+        if info.name in {"main"} or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"asr.bin.{info.name}")
+        if hasattr(module, "COMMAND") and hasattr(module, "run"):
+            yield module
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asr",
+        description="Train, decode and compare classical (HMM) and end-to-end speech recognizers.",
+    )
+    parser.add_argument("--version", action="version", version=f"asr {asr.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _subcommand_modules():
+        p = sub.add_parser(
+            module.COMMAND,
+            help=module.HELP,
+            description=(module.__doc__ or module.HELP).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except (CommandError, FileNotFoundError, ValueError) as err:
+        # Errors meant for the user (bad input, missing files) are one clear line.
+        if args.verbose:
+            raise
+        print(f"asr {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
