@@ -135,3 +135,81 @@ def find_audio(corpus_root: Path, subset_dir: str, speaker: str, utt: str) -> Pa
         if base.with_suffix(suffix).exists():
             return base.with_suffix(suffix)
     raise FileNotFoundError(f"AN4 audio for {utt} not found under {base.parent} (.flac or .raw)")
+
+
+def read_subset(corpus_root: str | Path, subset: str) -> "DataDir":
+    """One CMU subset (``train`` or ``test``) of a raw or FLAC AN4 tree as a DataDir.
+
+    Utterance ids are ``<speaker>-<CMU id>`` so that sorting groups speakers.
+    """
+    from asr.audio.io import RawFormat, raw_entry
+    from asr.data import DataDir
+
+    corpus_root = Path(corpus_root).resolve()
+    etc = corpus_root / "etc"
+    fileids = (etc / f"an4_{subset}.fileids").read_text(encoding="utf-8").split()
+    texts = parse_transcriptions(etc / f"an4_{subset}.transcription")
+    data = DataDir()
+    for fileid in fileids:
+        subset_dir, speaker, cmu_id = fileid.split("/")
+        if cmu_id not in texts:
+            raise ValueError(f"{etc}/an4_{subset}.transcription: no transcript for {cmu_id}")
+        audio = find_audio(corpus_root, subset_dir, speaker, cmu_id)
+        utt = f"{speaker}-{cmu_id}"
+        if audio.suffix == ".raw":
+            entry = raw_entry(audio, RawFormat("s16be", SAMPLE_RATE))
+        else:
+            entry = str(audio)
+        data.wav_scp[utt] = entry
+        data.text[utt] = texts[cmu_id]
+        data.utt2spk[utt] = speaker
+    for name in ("wav_scp", "text", "utt2spk"):
+        setattr(data, name, dict(sorted(getattr(data, name).items())))
+    return data
+
+
+def prepare_an4(corpus_root: str | Path, out_dir: str | Path) -> dict[str, "DataDir"]:
+    """Write ``out_dir/{train,dev,test}`` data dirs from an AN4 tree (raw or FLAC).
+
+    dev = first 100 sorted train utterances, train = the other 848, test = 130.
+    Each dir is validated (every audio file present) before anything is written.
+    """
+    from asr.data import compute_durations
+
+    full_train = read_subset(corpus_root, "train")
+    test = read_subset(corpus_root, "test")
+    dev = full_train.first(NUM_DEV)
+    train = full_train.exclude(dev.utterances)
+    sets = {"train": train, "dev": dev, "test": test}
+    for name, data in sets.items():
+        data.utt2dur = compute_durations(data)
+        data.validate(name=f"an4 {name}", check_audio=True)
+    out_dir = Path(out_dir)
+    for name, data in sets.items():
+        data.save(out_dir / name)
+        log.info("an4 %s: %d utterances, %d speakers, %.2f h -> %s", name, len(data),
+                 len(data.speakers), data.num_hours, out_dir / name)
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m asr.corpora.an4 pack --archive A --out corpora/an4``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m asr.corpora.an4",
+                                     description="Repack CMU's AN4 archive as FLAC.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    pack = sub.add_parser("pack", help="convert an4_raw.bigendian.tar.gz to a FLAC tree")
+    pack.add_argument("--archive", required=True, help="CMU's an4_raw.bigendian.tar.gz")
+    pack.add_argument("--out", required=True, help="output folder (e.g. corpora/an4)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    with tempfile.TemporaryDirectory() as work:
+        root = download_an4(work, local_archive=args.archive)
+        count = pack_flac(root, args.out)
+    log.info("wrote %d FLAC files under %s", count, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
