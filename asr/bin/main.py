@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from asr.parallel import JobFailedError
+
     try:
         return int(args._run(args) or 0)
-    except (CommandError, FileNotFoundError, ValueError) as err:
+    except (CommandError, FileNotFoundError, ValueError, JobFailedError) as err:
         # Errors meant for the user (bad input, missing files) are one clear line.
         if args.verbose:
             raise

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# AN4 recipe: every step from the corpus to the WER table, one `asr` call per stage.
+#
+#   recipes/an4/run.sh [--stage N] [--stop-stage M] [--nj J] [--cmd local|"slurm ..."] [--force]
+#
+# Stages (a stage that finished leaves a done marker and is skipped on the next run;
+# --force reruns the selected stages):
+#   0  data      data/{train,dev,test} from corpora/an4 (FLAC shipped in the repo)
+#   1  mfcc      13-dim MFCC + per-speaker CMVN stats       -> data/mfcc/{train,dev,test}
+#   2  fbank     80-dim log-mel fbank + global CMVN stats   -> data/fbank/{train,dev,test}
+#   99 compare   the WER table of every system under exp/   -> exp/results.{md,json}
+#
+# Everything lands under recipes/an4/{data,exp}; logs under exp/log/.
+set -euo pipefail
+
+stage=0
+stop_stage=100
+nj=2
+cmd=local
+force=false
+
+usage() { sed -n '2,14p' "$0"; }
+while (($#)); do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage|--stop_stage) stop_stage=$2; shift 2 ;;
+    --nj) nj=$2; shift 2 ;;
+    --cmd) cmd=$2; shift 2 ;;
+    --force) force=true; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+recipe_dir=$(cd "$(dirname "$0")" && pwd)
+cd "$recipe_dir"
+# Use the repository's virtual environment when there is one (scripts/setup_env.sh).
+repo_venv="$recipe_dir/../../.venv"
+[[ -x $repo_venv/bin/asr ]] && export PATH="$(cd "$repo_venv/bin" && pwd):$PATH"
+command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash scripts/setup_env.sh' and activate .venv" >&2; exit 1; }
+data=data
+exp=exp
+mkdir -p "$exp/log" "$exp/.done"
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [an4] $*" >&2; }
+
+# run_stage N NAME COMMAND...: run COMMAND if N is selected and not already done.
+run_stage() {
+  local n=$1 name=$2; shift 2
+  ((n >= stage && n <= stop_stage)) || return 0
+  local marker="$exp/.done/stage$n.$name"
+  if [[ -f $marker && $force == false ]]; then
+    log "Stage $n: $name already done ($marker); --force to redo"
+    return 0
+  fi
+  log "Stage $n: $name"
+  local start=$SECONDS
+  "$@"
+  printf '%s\n' "$*" > "$marker.tmp" && mv "$marker.tmp" "$marker"
+  log "Stage $n: $name finished in $((SECONDS - start)) s"
+}
+
+stage_data() {
+  asr prepare an4 --out-dir "$data"
+  for set in train dev test; do asr data validate "$data/$set"; done
+}
+
+stage_features() {  # $1 = mfcc|fbank, $2 = cmvn mode
+  for set in train dev test; do
+    asr compute-feats "$data/$set" "$data/$1/$set" --feature "$1" --cmvn "$2" \
+      --nj "$nj" --cmd "$cmd" --log-dir "$exp/log/$1_$set"
+  done
+}
+
+stage_compare() {
+  asr compare "$exp" --output "$exp/results.md"
+  asr compare "$exp" --format json --output "$exp/results.json"
+  cat "$exp/results.md"
+}
+
+run_stage 0 data stage_data
+run_stage 1 mfcc stage_features mfcc speaker
+run_stage 2 fbank stage_features fbank global
+# Stage 99 always runs when selected: it only reads results.
+if ((99 >= stage && 99 <= stop_stage)); then
+  log "Stage 99: compare"
+  stage_compare
+fi
