@@ -1,7 +1,7 @@
 """Compute MFCC or fbank features for a data dir, in parallel jobs.
 
 Writes DST as a full data dir (SRC's files) plus feature shards (DST/feats/), the
-index DST/feats.scp, CMVN statistics DST/cmvn.npz (per speaker, global or none) and
+index DST/feats.scp, CMVN statistics DST/cmvn.npz (per speaker, per utterance, global or none) and
 the resolved config DST/conf/feats.yaml. Jobs log to --log-dir (default DST/log).
 Utterances whose audio cannot be read are logged, counted and dropped; more than 1%
 of them fail the command.
@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML feature config (default: Kaldi's defaults, dither 0)")
     parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config key, e.g. num_mel_bins=40 (repeatable)")
-    parser.add_argument("--cmvn", choices=["speaker", "global", "none"], default="speaker",
-                        help="CMVN statistics to accumulate")
+    parser.add_argument("--cmvn", choices=["speaker", "utterance", "global", "none"],
+                        default="speaker", help="CMVN statistics to accumulate (keyed by "
+                        "speaker, by utterance, or one global row)")
     parser.add_argument("--nj", type=int, default=1, help="number of parallel jobs")
     parser.add_argument("--cmd", default="local",
                         help='job runner: "local" or "slurm --partition P --time T ..."')

@@ -6,7 +6,7 @@ dir (a copy of ``src``'s files) plus:
 - ``dst/feats/raw_<type>.<run>.<job>.bin``: one feature shard per job (older runs'
   shards are removed once the new index is in place);
 - ``dst/feats.scp``: the index (absolute shard paths);
-- ``dst/cmvn.npz``: CMVN statistics (per speaker, or one ``global`` row);
+- ``dst/cmvn.npz``: CMVN statistics (per speaker, per utterance, or one ``global`` row);
 - ``dst/conf/feats.yaml``: the resolved feature config.
 
 Each job (``asr compute-feats-job``) reads one part of ``src`` (``dst/split<N>/<job>``),
@@ -35,7 +35,7 @@ from asr.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-CMVN_MODES = ("speaker", "global", "none")
+CMVN_MODES = ("speaker", "utterance", "global", "none")
 
 
 def run_feature_job(part_dir: str | Path, config_path: str | Path, shard_path: str | Path,
@@ -73,6 +73,26 @@ def run_feature_job(part_dir: str | Path, config_path: str | Path, shard_path: s
     write_index(part_dir / "feats.scp", entries)
     atomic_write_text(part_dir / "failed", "".join(f"{u}\n" for u in failed))
     log.info("%d utterances -> %s (%d failed)", len(entries), shard_path, len(failed))
+
+
+def _run_logged(log_path: Path, function, *args) -> None:
+    """Call ``function(*args)`` with this package's log records copied to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_logger = logging.getLogger("asr")
+    previous_level = package_logger.level
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+    try:
+        function(*args)
+    except Exception:
+        log.exception("job failed; see %s", log_path)
+        raise
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+        handler.close()
 
 
 def _show_progress(parts: list[Path], total: int, stop: threading.Event) -> None:
@@ -128,7 +148,13 @@ def compute_datadir_features(src: str | Path, dst: str | Path, config: FeatureCo
     watcher = threading.Thread(target=_show_progress, args=(parts, len(data), stop), daemon=True)
     watcher.start()
     try:
-        parse_cmd(cmd).run(command, num_jobs, str(log_dir / "feats.JOB.log"))
+        if num_jobs == 1 and cmd.strip() == "local":
+            # One local job runs in this process (no interpreter start-up), logging
+            # to the same per-job log file as a subprocess would.
+            _run_logged(log_dir / "feats.1.log", run_feature_job, parts[0], config_path,
+                        str(shard_pattern).replace("JOB", "1"), dtype)
+        else:
+            parse_cmd(cmd).run(command, num_jobs, str(log_dir / "feats.JOB.log"))
     finally:
         stop.set()
         watcher.join()
@@ -158,7 +184,9 @@ def compute_datadir_features(src: str | Path, dst: str | Path, config: FeatureCo
 
     if cmvn != "none":
         reader = FeatureReader(dst / "feats.scp")
-        stats = accumulate_cmvn(reader, data.utt2spk if cmvn == "speaker" else None)
+        groups = {"speaker": data.utt2spk, "utterance": {u: u for u in data.utterances},
+                  "global": None}[cmvn]
+        stats = accumulate_cmvn(reader, groups)
         save_cmvn(dst / "cmvn.npz", stats)
     elif (dst / "cmvn.npz").exists():
         (dst / "cmvn.npz").unlink()
@@ -174,3 +202,34 @@ def load_config_for(feature: str, config_path: str | None, overrides: list[str] 
     if config.type != feature:
         raise ValueError(f"{config_path}: type {config.type!r} but --feature {feature!r}")
     return config
+
+
+def open_features(data_dir: str | Path, apply_cmvn: bool = True,
+                  norm_vars: bool = False) -> FeatureReader:
+    """A reader of a data dir's features, CMVN applied from its ``cmvn.npz``.
+
+    The stats' keys say how they apply: one ``global`` row, per speaker (through
+    ``utt2spk``) or per utterance.
+    """
+    from asr.features.storage import load_cmvn
+
+    data_dir = Path(data_dir)
+    index = data_dir / "feats.scp"
+    if not index.exists():
+        raise FileNotFoundError(f"{index} not found: run `asr compute-feats` for {data_dir}")
+    stats_path = data_dir / "cmvn.npz"
+    if not apply_cmvn or not stats_path.exists():
+        return FeatureReader(index)
+    stats = load_cmvn(stats_path)
+    if stats.is_global:
+        return FeatureReader(index, cmvn=stats, norm_vars=norm_vars)
+    data = DataDir.load(data_dir)
+    keys = set(stats.keys)
+    if keys >= set(data.speakers):
+        mapping = data.utt2spk
+    elif keys >= set(data.utterances):
+        mapping = {u: u for u in data.utterances}
+    else:
+        raise ValueError(f"{stats_path}: statistics cover neither every speaker nor every "
+                         f"utterance of {data_dir}; rerun `asr compute-feats`")
+    return FeatureReader(index, cmvn=stats, utt2spk=mapping, norm_vars=norm_vars)
