@@ -20,6 +20,7 @@ cmd=local
 force=false
 
 usage() { sed -n '2,14p' "$0"; }
+invocation="$0 $*"
 while (($#)); do
   case "$1" in
     --stage) stage=$2; shift 2 ;;
@@ -41,6 +42,14 @@ command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash script
 data=data
 exp=exp
 mkdir -p "$exp/log" "$exp/.done"
+
+# One run at a time per experiment dir: a second one stops here, naming the holder.
+exec 9>"$exp/.lock"
+if ! flock -n 9; then
+  echo "run.sh: $recipe_dir/$exp is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
+  exit 1
+fi
+echo "pid $$ on $(hostname) since $(date '+%F %T'): $invocation" > "$exp/.lock.owner"
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [an4] $*" >&2; }
 
