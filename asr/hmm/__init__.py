@@ -1,0 +1,6 @@
+"""HMM structure for the classical pipeline.
+
+- :mod:`asr.hmm.topology`: left-to-right phone topologies (``TopologyConfig``, ``Topology``).
+- :mod:`asr.hmm.transition_model`: (phone, HMM state) -> pdf id and transition ids,
+  transition probabilities re-estimated from alignment counts (``TransitionModel``).
+"""
