@@ -30,6 +30,14 @@ def an4_flacs(an4_dir) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def an4_archive() -> Path:
+    """CMU's AN4 archive as distributed (``shared/corpora``), when it is beside the repo."""
+    if not AN4_ARCHIVE.exists():
+        pytest.skip(f"CMU's AN4 archive not found at {AN4_ARCHIVE} (shared/corpora is not beside the repo)")
+    return AN4_ARCHIVE
+
+
+@pytest.fixture(scope="session")
 def an4_raw_tree(tmp_path_factory) -> Path:
     """CMU's original raw big-endian tree, extracted from the archive in shared/."""
     if not AN4_ARCHIVE.exists():

@@ -22,18 +22,12 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert "pass --download-dir" in capsys.readouterr().err
 
 
-def test_download_path_uses_checksummed_archive(tmp_path):
+def test_download_path_uses_checksummed_archive(tmp_path, an4_archive):
     # The archive in shared/ stands in for CMU's server: same bytes, same checksum check.
-    import pytest
-
-    from conftest import AN4_ARCHIVE
-
-    if not AN4_ARCHIVE.exists():
-        pytest.skip(f"CMU's AN4 archive not found at {AN4_ARCHIVE}")
     bad = tmp_path / "dl" / "an4_raw.bigendian.tar.gz"
     bad.parent.mkdir()
     bad.write_bytes(b"truncated download")
     assert main(["prepare", "an4", "--corpus-dir", str(tmp_path / "none"), "--download-dir",
-                 str(tmp_path / "dl"), "--archive", str(AN4_ARCHIVE),
+                 str(tmp_path / "dl"), "--archive", str(an4_archive),
                  "--out-dir", str(tmp_path / "data")]) == 0
     assert len(DataDir.load(tmp_path / "data" / "test")) == 130
