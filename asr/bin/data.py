@@ -3,7 +3,7 @@
 Actions:
   validate DIR                 check the invariants (sorted unique ids, audio and text
                                for every utterance, speakers consistent); exit 1 if broken
-  info DIR                     utterances, speakers, hours
+  info DIR [--hours]           utterances, speakers, hours (--hours: the number only)
   durations DIR                write utt2dur from the audio headers
   subset SRC DST (--first N | --last N | --random N | --hours H | --speakers S,... |
               --utt-list FILE) [--seed K]
@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-text", action="store_true", help="allow a data dir without text")
     p = sub.add_parser("info", help="print counts and hours")
     p.add_argument("dir")
+    p.add_argument("--hours", action="store_true", help="print only the hours of audio")
     p = sub.add_parser("durations", help="write utt2dur from audio headers")
     p.add_argument("dir")
     p = sub.add_parser("subset", help="write a subset")
@@ -83,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.dir}: OK ({len(data)} utterances, {len(data.speakers)} speakers)")
     elif args.action == "info":
         data = DataDir.load(args.dir)
+        if args.hours:
+            if not data.utt2dur:
+                raise ValueError(f"{args.dir}: no utt2dur; run `asr data durations` first")
+            print(f"{data.num_hours:.4f}")
+            return 0
         hours = f"{data.num_hours:.2f} h" if data.utt2dur else "unknown duration (no utt2dur)"
         print(f"{args.dir}: {len(data)} utterances, {len(data.speakers)} speakers, {hours}, "
               f"features: {'yes' if data.feats_scp else 'no'}")

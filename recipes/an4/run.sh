@@ -5,10 +5,14 @@
 #
 # Stages (a stage that finished leaves a done marker and is skipped on the next run;
 # --force reruns the selected stages):
-#   0  data      data/{train,dev,test} from corpora/an4 (FLAC shipped in the repo)
-#   1  mfcc      13-dim MFCC + per-speaker CMVN stats       -> data/mfcc/{train,dev,test}
-#   2  fbank     80-dim log-mel fbank + global CMVN stats   -> data/fbank/{train,dev,test}
-#   99 compare   the WER table of every system under exp/   -> exp/results.{md,json}
+#   0  data         data/{train,dev,test} from corpora/an4 (FLAC shipped in the repo)
+#   1  mfcc         13-dim MFCC + per-speaker CMVN stats        -> data/mfcc/{train,dev,test}
+#   30 e2e_train    Conformer CTC/attention on BPE (conf/e2e/an4.yaml; fbank on the fly)
+#                                                               -> exp/e2e
+#   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
+#   32 e2e_tune     decoding method chosen by WER on dev        -> exp/e2e/tune_dev/best.yaml
+#   33 e2e_decode   decode + score dev and test with it         -> exp/e2e/decode_{dev,test}
+#   99 compare      the WER table of every system under exp/    -> exp/results.{md,json}
 #
 # Everything lands under recipes/an4/{data,exp}; logs under exp/log/.
 set -euo pipefail
@@ -19,7 +23,7 @@ nj=2
 cmd=local
 force=false
 
-usage() { sed -n '2,14p' "$0"; }
+usage() { sed -n '2,18p' "$0"; }
 invocation="$0 $*"
 while (($#)); do
   case "$1" in
@@ -81,6 +85,28 @@ stage_features() {  # $1 = mfcc|fbank, $2 = cmvn mode
   done
 }
 
+e2e_config=../../conf/e2e/an4.yaml
+
+stage_e2e_train() {
+  asr train --config "$e2e_config" --train "$data/train" --valid "$data/dev" --exp-dir "$exp/e2e"
+}
+
+stage_e2e_tune() {
+  asr tune --model "$exp/e2e" --data "$data/dev" --out "$exp/e2e/tune_dev" \
+    -c method=attention -c method=attention_rescoring -c method=ctc_prefix_beam \
+    -c method=ctc_greedy
+}
+
+stage_e2e_decode() {
+  local hours
+  hours=$(asr data info "$data/train" --hours)
+  for set in dev test; do
+    asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/e2e/decode_$set" \
+      --decode-config "$exp/e2e/tune_dev/best.yaml"
+    asr score --ref "$data/$set/text" --hyp "$exp/e2e/decode_$set/text" --hours "$hours"
+  done
+}
+
 stage_compare() {
   asr compare "$exp" --output "$exp/results.md"
   asr compare "$exp" --format json --output "$exp/results.json"
@@ -89,7 +115,10 @@ stage_compare() {
 
 run_stage 0 data stage_data
 run_stage 1 mfcc stage_features mfcc speaker
-run_stage 2 fbank stage_features fbank global
+run_stage 30 e2e_train stage_e2e_train
+run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num 5 --by best
+run_stage 32 e2e_tune stage_e2e_tune
+run_stage 33 e2e_decode stage_e2e_decode
 # Stage 99 always runs when selected: it only reads results.
 if ((99 >= stage && 99 <= stop_stage)); then
   log "Stage 99: compare"

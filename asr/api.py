@@ -1,0 +1,35 @@
+"""The toolkit from Python in two lines::
+
+    from asr import transcribe
+    results = transcribe("recipes/an4/exp/e2e", ["audio.wav"])   # [{"file", "text", ...}]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+
+@lru_cache(maxsize=4)
+def _recognizer(model_dir: str, overrides: tuple[str, ...], device: str | None):
+    from asr.config import load_config
+    from asr.decode import DecodeConfig
+    from asr.decode.e2e import E2ERecognizer
+
+    return E2ERecognizer(model_dir, load_config(DecodeConfig, None, list(overrides)),
+                         device=device)
+
+
+def transcribe(model_dir: str | Path, files: Iterable[str | Path], *, timings: bool = False,
+               overrides: list[str] | None = None, chunk_seconds: float = 30.0,
+               device: str | None = None) -> list[dict]:
+    """Transcribe audio files with the system in ``model_dir``.
+
+    Returns one dict per file: ``file``, ``text``, ``duration`` (seconds) and, with
+    ``timings``, ``words`` (``word``, ``start``, ``end`` in seconds).
+    """
+    from asr.decode.e2e import transcribe_files
+
+    recognizer = _recognizer(str(Path(model_dir).resolve()), tuple(overrides or ()), device)
+    return transcribe_files(recognizer, files, timings=timings, chunk_seconds=chunk_seconds)

@@ -1,0 +1,77 @@
+"""Choose end-to-end decoding settings on a dev set (never on test).
+
+Decodes DATA once per candidate (each candidate is a comma-separated list of
+decoding overrides), scores each against DATA/text and writes OUT/summary.json (WER
+per candidate) and OUT/best.yaml (the winning decoding config) for
+`asr decode --decode-config OUT/best.yaml`. Ties go to the earlier candidate.
+
+Example:
+  asr tune --model exp/e2e --data data/dev --out exp/e2e/tune_dev \\
+      -c method=attention -c method=attention_rescoring -c method=ctc_prefix_beam,beam_size=20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+COMMAND = "tune"
+HELP = "pick end-to-end decoding settings by WER on a dev set"
+
+log = logging.getLogger("asr.tune")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="end-to-end experiment dir")
+    parser.add_argument("--data", required=True, help="dev data dir (with text)")
+    parser.add_argument("--out", required=True, help="where summary.json and best.yaml go")
+    parser.add_argument("--decode-config", help="base decoding YAML the candidates modify")
+    parser.add_argument("-c", "--candidate", action="append", required=True,
+                        metavar="K=V[,K=V...]", help="one candidate setting (repeatable)")
+    parser.add_argument("--device", help="cpu or cuda")
+
+
+def run(args: argparse.Namespace) -> int:
+    from asr.audio import load_audio
+    from asr.config import load_config, save_config, to_dict
+    from asr.data import DataDir
+    from asr.decode import DecodeConfig
+    from asr.decode.e2e import E2ERecognizer
+    from asr.scoring.wer import score
+    from asr.utils.io import atomic_write_text
+
+    data = DataDir.load(args.data)
+    data.validate(name=args.data)
+    recognizer = None
+    feats = None
+    rows = []
+    for candidate in args.candidate:
+        overrides = [item for item in candidate.split(",") if item]
+        config = load_config(DecodeConfig, args.decode_config, overrides)
+        if recognizer is None:
+            recognizer = E2ERecognizer(args.model, config, device=args.device)
+            feats = []
+            for utt in data.utterances:
+                entry, start, end = data.wav_entry(utt)
+                feats.append(recognizer.features(load_audio(entry, recognizer.sample_rate,
+                                                            start=start, end=end)))
+        else:
+            from asr.decode import load_lm
+            recognizer.decode_config = config
+            recognizer.lm = load_lm(config)
+        hyps = recognizer.recognize_features(feats)
+        result = score(data.text, {u: h.text for u, h in zip(data.utterances, hyps)})
+        wer = 100.0 * result.error_rate
+        log.info("%s: WER %.2f%% on %s", candidate, wer, args.data)
+        rows.append({"candidate": candidate, "wer": round(wer, 4), "config": to_dict(config)})
+    best = min(rows, key=lambda r: r["wer"])  # min keeps the first of equal values
+    out = Path(args.out)
+    atomic_write_text(out / "summary.json", json.dumps({"data": str(args.data), "candidates": rows,
+                                                        "best": best["candidate"]}, indent=2) + "\n")
+    save_config(load_config(DecodeConfig, args.decode_config,
+                            [i for i in best["candidate"].split(",") if i]), out / "best.yaml")
+    for row in rows:
+        print(f"{row['wer']:7.2f}  {row['candidate']}{'   <- best' if row is best else ''}")
+    return 0
