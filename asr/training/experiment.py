@@ -254,8 +254,15 @@ def train(config: str | Path | ExperimentConfig, train_dir: str | Path,
                 world_size=info.world_size, rank=info.rank)
         torch.manual_seed(seed)  # identical initial weights on every rank
         model = _build_model(cfg, cfg.data.num_mel_bins, tokenizer.vocab_size)
+        saved_config = exp_dir / "config.yaml"
+        if resume and saved_config.is_file():
+            # Refuse a different model before anything in exp_dir is overwritten.
+            from asr.training.checkpoint import check_model_config
+
+            check_model_config(load_experiment_config(saved_config).model, cfg.model,
+                               str(saved_config))
         if info.is_main:
-            save_config(cfg, exp_dir / "config.yaml")
+            save_config(cfg, saved_config)
             n = sum(p.numel() for p in model.parameters())
             log.info("model %s: %.2fM parameters; %d training utterances (%.2f h)",
                      cfg.model["name"], n / 1e6, len(train_set),
