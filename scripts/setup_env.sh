@@ -4,6 +4,7 @@
 #
 #   bash scripts/setup_env.sh          # runtime: torch (CPU), the package, WFST/LM extras
 #   bash scripts/setup_env.sh --dev    # + test tools and reference implementations
+#                                      #   (kaldi-native-fbank; KenLM's lmplz built from source)
 #
 # Environment:
 #   VENV=.venv                 where the environment lives
@@ -55,8 +56,18 @@ if ! "$py" -c "import torch" 2>/dev/null; then
   "$py" -m pip install -q $TORCH_SPEC
 fi
 
-extras="wfst,lm,ctcdecode"
+extras="wfst,lm,ctcdecode,lexicon"
 $dev && extras="$extras,dev"
 log "installing the asr package with extras [$extras] (kenlm compiles from source once: about a minute)"
 "$py" -m pip install -q -e ".[$extras]"
+
+# KenLM's lmplz: the second n-gram estimator the LM tests compare against (dev only).
+if $dev && [ ! -x "$VENV/bin/lmplz" ]; then
+  install_apt=0
+  if ! dpkg -s libboost-program-options-dev libboost-thread-dev >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] && install_apt=1
+  fi
+  log "building KenLM's lmplz into $VENV/bin (about 1.5 minutes)"
+  INSTALL_APT=$install_apt VIRTUAL_ENV="$VENV" bash scripts/build_lmplz.sh "$VENV"
+fi
 log "ready: activate with '. $VENV/bin/activate'"
