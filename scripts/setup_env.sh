@@ -34,6 +34,8 @@ log() { echo "[setup $(date +%H:%M:%S)] $*" >&2; }
 need_apt=()
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v cmake >/dev/null || need_apt+=(cmake)
+# espeak-ng speaks the synthetic LibriSpeech-layout corpus (tests and offline recipe runs).
+$dev && ! command -v espeak-ng >/dev/null && need_apt+=(espeak-ng)
 if ((${#need_apt[@]})); then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
