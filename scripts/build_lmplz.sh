@@ -7,7 +7,9 @@
 #
 # Usage: scripts/build_lmplz.sh [PREFIX]      (default PREFIX: $VIRTUAL_ENV or /usr/local)
 # Result: PREFIX/bin/lmplz and PREFIX/bin/build_binary.
-# Env:    KENLM_VERSION (default 0.3.0), JOBS (default 2), INSTALL_APT=1, WORK_DIR.
+# Env:    KENLM_VERSION (default 0.3.0), JOBS (default 2), INSTALL_APT=1, WORK_DIR,
+#         PYTHON (the interpreter whose pip fetches the sdist; it needs setuptools and
+#         wheel, since the sdist's metadata step runs without build isolation).
 set -euo pipefail
 
 prefix="${1:-${VIRTUAL_ENV:-/usr/local}}"
@@ -34,7 +36,7 @@ cd "$work"
 if [[ ! -f "kenlm-${version}.tar.gz" ]]; then
   log "downloading kenlm==${version} sdist into $work"
   # --no-build-isolation: do not build cmake from source for the metadata step.
-  python3 -m pip download "kenlm==${version}" --no-binary kenlm --no-deps \
+  "${PYTHON:-python3}" -m pip download "kenlm==${version}" --no-binary kenlm --no-deps \
     --no-build-isolation -d . >&2
 fi
 tar xzf "kenlm-${version}.tar.gz"

@@ -70,6 +70,8 @@ if $dev && [ ! -x "$VENV/bin/lmplz" ]; then
     [ "$(id -u)" -eq 0 ] && install_apt=1
   fi
   log "building KenLM's lmplz into $VENV/bin (about 1.5 minutes)"
-  INSTALL_APT=$install_apt VIRTUAL_ENV="$VENV" bash scripts/build_lmplz.sh "$VENV"
+  "$py" -m pip install -q setuptools wheel
+  INSTALL_APT=$install_apt PYTHON="$(cd "$(dirname "$py")" && pwd)/python" \
+    bash scripts/build_lmplz.sh "$(cd "$VENV" && pwd)"
 fi
 log "ready: activate with '. $VENV/bin/activate'"

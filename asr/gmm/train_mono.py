@@ -253,23 +253,27 @@ def datadir_features(data_dir: str | Path, max_utts: int | None = None
     return add_deltas_cmvn(mfccs, utt2spk), {u: data.text[u].split() for u in utts}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m asr.gmm.train_mono --data D --lexicon L --out EXP [key=value ...]``."""
+def build_parser(parser=None):
+    """The command-line arguments (also used by ``asr train-mono``)."""
     import argparse
-    import time
 
-    from asr.config import load_config, save_config
-
-    parser = argparse.ArgumentParser(prog="python -m asr.gmm.train_mono",
-                                     description="Flat-start monophone GMM-HMM training.")
+    if parser is None:
+        parser = argparse.ArgumentParser(prog="python -m asr.gmm.train_mono",
+                                         description="Flat-start monophone GMM-HMM training.")
     parser.add_argument("--data", required=True, help="Kaldi data dir (wav.scp, text, utt2spk)")
-    parser.add_argument("--lexicon", required=True, help="WORD PH1 PH2 ... per line")
+    parser.add_argument("--lexicon", required=True, help="WORD PH1 PH2 ... per line (or CMU .dic)")
     parser.add_argument("--out", required=True, help="experiment dir (final.mdl, history.json)")
     parser.add_argument("--config", help="YAML with MonoConfig fields")
     parser.add_argument("--max-utts", type=int, help="use the first N utterances only")
     parser.add_argument("overrides", nargs="*", help="MonoConfig overrides, key=value")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return parser
+
+
+def run(args) -> int:
+    import time
+
+    from asr.config import load_config, save_config
+
     cfg = load_config(MonoConfig, args.config, args.overrides)
     start = time.perf_counter()
     feats, transcripts = datadir_features(args.data, args.max_utts)
@@ -282,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
              time.perf_counter() - start, result.model.gmm.num_gauss, len(result.skipped),
              Path(args.out) / "final.mdl")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m asr.gmm.train_mono --data D --lexicon L --out EXP [key=value ...]``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@
 # --force reruns the selected stages):
 #   0  data         data/{train,dev,test} from corpora/an4 (FLAC shipped in the repo)
 #   1  mfcc         13-dim MFCC + per-speaker CMVN stats        -> data/mfcc/{train,dev,test}
+#   10 mono_train   flat-start monophone HMM-GMM (MFCC+deltas, 1000 Gaussians) -> exp/mono
+#   11 mono_graph   HCLG with a Kneser-Ney bigram of the train text      -> exp/mono/graph
+#   12 mono_decode  LM weight + insertion penalty tuned on dev, then test -> exp/mono/decode_{dev,test}
 #   30 e2e_train    Conformer CTC/attention on BPE (conf/e2e/an4.yaml; fbank on the fly)
 #                                                               -> exp/e2e
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
@@ -23,7 +26,7 @@ nj=2
 cmd=local
 force=false
 
-usage() { sed -n '2,18p' "$0"; }
+usage() { sed -n '2,21p' "$0"; }
 invocation="$0 $*"
 while (($#)); do
   case "$1" in
@@ -85,7 +88,21 @@ stage_features() {  # $1 = mfcc|fbank, $2 = cmvn mode
   done
 }
 
+lexicon=../../corpora/an4/etc/an4.dic
 e2e_config=../../conf/e2e/an4.yaml
+
+# score DECODE_DIR SET: WER of DECODE_DIR/text against data/SET, with training hours.
+score() {
+  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "$(asr data info "$data/train" --hours)"
+}
+
+stage_mono_decode() {
+  asr decode-gmm --model "$exp/mono" --graph "$exp/mono/graph" --data "$data/dev" \
+    --out "$exp/mono/decode_dev" --tune
+  asr decode-gmm --model "$exp/mono" --graph "$exp/mono/graph" --data "$data/test" \
+    --out "$exp/mono/decode_test" --setting "$exp/mono/decode_dev/best_setting.json"
+  for set in dev test; do score "$exp/mono/decode_$set" "$set"; done
+}
 
 stage_e2e_train() {
   asr train --config "$e2e_config" --train "$data/train" --valid "$data/dev" --exp-dir "$exp/e2e"
@@ -98,12 +115,10 @@ stage_e2e_tune() {
 }
 
 stage_e2e_decode() {
-  local hours
-  hours=$(asr data info "$data/train" --hours)
   for set in dev test; do
     asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/e2e/decode_$set" \
       --decode-config "$exp/e2e/tune_dev/best.yaml"
-    asr score --ref "$data/$set/text" --hyp "$exp/e2e/decode_$set/text" --hours "$hours"
+    score "$exp/e2e/decode_$set" "$set"
   done
 }
 
@@ -115,6 +130,10 @@ stage_compare() {
 
 run_stage 0 data stage_data
 run_stage 1 mfcc stage_features mfcc speaker
+run_stage 10 mono_train asr train-mono --data "$data/train" --lexicon "$lexicon" --out "$exp/mono"
+run_stage 11 mono_graph asr mkgraph --lexicon "$lexicon" --model "$exp/mono" \
+  --lm-text "$data/train/text" --lm-order 2 --out "$exp/mono/graph"
+run_stage 12 mono_decode stage_mono_decode
 run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num 5 --by best
 run_stage 32 e2e_tune stage_e2e_tune

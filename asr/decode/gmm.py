@@ -1,0 +1,387 @@
+"""Decode a data dir with a GMM-HMM acoustic model over an HCLG graph.
+
+Per utterance: features (the model's front end, :func:`asr.gmm.train_mono.datadir_features`:
+MFCC + per-speaker CMVN + deltas) -> per-pdf GMM log-likelihoods ``(T, num_pdfs)`` ->
+per-transition-id scores ``(T, num_transition_ids)`` -> WFST search
+(:mod:`asr.decode.wfst`) -> words, and word timings from the best path's alignment.
+
+A *setting* is an (LM weight, word insertion penalty) pair, as in Kaldi's scoring
+sweep: the search minimises ``lm_weight * (graph_cost + penalty * num_words) -
+loglike``, i.e. it decodes with acoustic scale ``1 / lm_weight`` over a graph whose
+word arcs carry ``penalty``. Each setting is decoded afresh (the log-likelihoods are
+computed once), so a sweep is exact rather than a lattice rescoring.
+
+Output directory::
+
+    text                    hypotheses of the chosen setting (Kaldi text, utterance ids)
+    ctm                     word timings: ``utt 1 start duration word`` (seconds, 10 ms frames)
+    settings/<name>/text    one per setting when sweeping (``lmwt10_wip0.5``)
+    nbest.txt               with ``nbest`` > 0: ``utt rank cost words...`` per hypothesis
+    decode_info.json        setting(s), options, timings and real-time factor
+    best_setting.json       (tune_on_dev only) the chosen setting and every setting's WER
+
+Choosing the setting is done on a dev set only (:func:`tune_on_dev`); a test set is
+then decoded with that one fixed setting (``--setting best_setting.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
+from asr.utils.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+FRAME_SHIFT = 0.01  # seconds per feature frame
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An LM weight and a word insertion penalty (graph-cost units per word)."""
+
+    lm_weight: float = 10.0
+    word_insertion_penalty: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"lmwt{self.lm_weight:g}_wip{self.word_insertion_penalty:g}"
+
+
+@dataclass
+class UttHyp:
+    words: list[str]
+    segments: list[tuple[str, int, int]]   # (word, first frame, number of frames)
+    reached_final: bool
+    nbest: list[tuple[list[str], float]] = field(default_factory=list)  # (words, cost)
+
+
+# ---------------------------------------------------------------- scores
+
+def transition_scores(am, feats: torch.Tensor) -> np.ndarray:
+    """``feats (T, D)`` -> ``(T, num_transition_ids)`` float32 log-likelihoods: column
+    ``j`` is the log-likelihood of transition id ``j``'s pdf (graph label ``j + 1``)."""
+    with torch.no_grad():
+        pdf_ll = am.gmm.loglikes(feats.to(am.gmm.device).float())
+    tid2pdf = am.transition_model.tid_to_pdf().to(pdf_ll.device)
+    return pdf_ll[:, tid2pdf].float().cpu().numpy()
+
+
+# ---------------------------------------------------------------- word timings
+
+def phone_segments(labels: np.ndarray, tm) -> list[tuple[str, int, int]]:
+    """Phone instances ``(phone, first frame, number of frames)`` of a best path's
+    per-frame labels (transition id + 1): a phone ends at the forward transition of its
+    last HMM state."""
+    tuples = tm.tuples.tolist()
+    out, start = [], 0
+    for t, label in enumerate(labels.tolist()):
+        tid = label - 1
+        phone, hmm_state, _ = tuples[tid // 2]
+        name = tm.phones[phone]
+        if tid % 2 == 1 and hmm_state == tm.topology.num_states(name) - 1:
+            out.append((name, start, t + 1 - start))
+            start = t + 1
+    return out
+
+
+def word_segments(words: Sequence[str], phones: Sequence[tuple[str, int, int]],
+                  lexicon: Mapping[str, Sequence[Sequence[str]]],
+                  optional: Sequence[str] = ("SIL",)) -> list[tuple[str, int, int]] | None:
+    """Match the phone instances to the words' pronunciations (optional-silence phones
+    may sit between words). Returns ``(word, first frame, number of frames)`` per word,
+    or None when no pronunciation sequence fits."""
+    opt = set(optional)
+
+    def match(wi: int, pi: int) -> list[tuple[str, int, int]] | None:
+        if wi == len(words):
+            return [] if all(p in opt for p, _, _ in phones[pi:]) else None
+        for pron in lexicon.get(words[wi], ()):
+            n = len(pron)
+            if [p for p, _, _ in phones[pi:pi + n]] == list(pron):
+                rest = match(wi + 1, pi + n)
+                if rest is not None:
+                    start = phones[pi][1]
+                    end = phones[pi + n - 1][1] + phones[pi + n - 1][2]
+                    return [(words[wi], start, end - start)] + rest
+        if pi < len(phones) and phones[pi][0] in opt:
+            return match(wi, pi + 1)
+        return None
+
+    return match(0, 0)
+
+
+def ctm_lines(utt: str, segments: Sequence[tuple[str, int, int]]) -> list[str]:
+    """Kaldi CTM lines ``utt 1 start duration word`` (seconds, two decimals)."""
+    return [f"{utt} 1 {s * FRAME_SHIFT:.2f} {n * FRAME_SHIFT:.2f} {w}" for w, s, n in segments]
+
+
+# ---------------------------------------------------------------- decoding
+
+def _settings(lm_weights, penalties, acoustic_scale: float) -> list[Setting]:
+    lm_weights = list(lm_weights) if lm_weights else [1.0 / acoustic_scale]
+    penalties = list(penalties) if penalties else [0.0]
+    return [Setting(float(w), float(p)) for p in penalties for w in lm_weights]
+
+
+def _load_lexicon(path: Path) -> dict[str, list[list[str]]]:
+    lex: dict[str, list[list[str]]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                word, *phones = line.split()
+                lex.setdefault(word, []).append(phones)
+    return lex
+
+
+def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndarray],
+                    settings: Sequence[Setting], config: DecoderConfig, nbest: int = 0
+                    ) -> tuple[dict[Setting, dict[str, UttHyp]], dict[Setting, float]]:
+    """Decode every utterance's scores under every setting.
+
+    With ``nbest`` > 0 the lattice decoder is used and each hypothesis carries up to
+    ``nbest`` distinct word sequences with their costs (graph + scaled acoustic).
+    Returns hypotheses per setting and the search time (seconds) per setting.
+    """
+    tm = am.transition_model
+    sil = [p for p in tm.phones if tm.topology.is_silence(p)]
+    hyps: dict[Setting, dict[str, UttHyp]] = {}
+    times: dict[Setting, float] = {}
+    graphs: dict[float, object] = {}
+    for setting in settings:
+        start = time.perf_counter()
+        wip = setting.word_insertion_penalty
+        if wip not in graphs:
+            graphs[wip] = add_word_penalty(hclg, wip)
+        cfg = DecoderConfig(**{**asdict(config), "acoustic_scale": 1.0 / setting.lm_weight,
+                               "lattice": config.lattice or nbest > 0})
+        decoder = WfstDecoder(graphs[wip], cfg)
+        out: dict[str, UttHyp] = {}
+        for utt, x in scores.items():
+            try:
+                res = decoder.decode(x, utt)
+            except ValueError as err:
+                log.warning("%s", err)
+                out[utt] = UttHyp([], [], False)
+                continue
+            ws = [words_table[w] for w in res.words]
+            segs = word_segments(ws, phone_segments(res.labels, tm), lexicon, sil) or []
+            out[utt] = UttHyp(ws, segs, res.reached_final)
+            if nbest > 0:
+                out[utt].nbest = [([words_table[w] for w in ids], g + a)
+                                  for ids, g, a in decoder.nbest(res, nbest)]
+        hyps[setting] = out
+        times[setting] = time.perf_counter() - start
+        log.info("decoded %d utterances with %s in %.1f s", len(out), setting.name,
+                 times[setting])
+    return hyps, times
+
+
+def _write_hyps(out: Path, hyps: Mapping[str, UttHyp], with_ctm: bool) -> None:
+    atomic_write_text(out / "text", "".join(f"{u} {' '.join(h.words)}".rstrip() + "\n"
+                                            for u, h in sorted(hyps.items())))
+    if any(h.nbest for h in hyps.values()):
+        atomic_write_text(out / "nbest.txt", "".join(
+            f"{u} {rank} {cost:.4f} {' '.join(words)}".rstrip() + "\n"
+            for u, h in sorted(hyps.items()) for rank, (words, cost) in enumerate(h.nbest, 1)))
+    if with_ctm:
+        lines = [line for u, h in sorted(hyps.items()) for line in ctm_lines(u, h.segments)]
+        atomic_write_text(out / "ctm", "".join(line + "\n" for line in lines))
+
+
+def _prepare(model_dir, graph_dir, data_dir, max_utts):
+    from asr.gmm.am import AcousticModel
+    from asr.gmm.train_mono import datadir_features
+    from asr.graph.hclg import read_graph_dir
+
+    model_path = Path(model_dir)
+    model_path = model_path / "final.mdl" if model_path.is_dir() else model_path
+    am = AcousticModel.load(model_path)
+    hclg, words, info = read_graph_dir(graph_dir)
+    if info.get("num_transition_ids") != am.transition_model.num_transition_ids:
+        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
+                         f"transition ids, model {model_path} has "
+                         f"{am.transition_model.num_transition_ids}")
+    lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
+    t0 = time.perf_counter()
+    feats, _ = datadir_features(data_dir, max_utts)
+    t1 = time.perf_counter()
+    scores = {u: transition_scores(am, x) for u, x in feats.items()}
+    t2 = time.perf_counter()
+    frames = sum(x.shape[0] for x in scores.values())
+    return am, hclg, words, lexicon, scores, {"features_s": t1 - t0, "loglikes_s": t2 - t1,
+                                              "frames": frames,
+                                              "audio_s": frames * FRAME_SHIFT}
+
+
+def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float = 13.0,
+                   max_active: int = 7000, lattice_beam: float = 6.0,
+                   acoustic_scale: float = 0.1, lm_weights: Sequence[float] | None = None,
+                   word_insertion_penalties: Sequence[float] | None = None,
+                   max_utts: int | None = None, nbest: int = 0,
+                   _return_hyps: bool = False) -> dict:
+    """Decode the data dir ``feats_data_dir`` (wav.scp/utt2spk; features are computed
+    with the model's front end) and write ``out_dir`` (see the module docstring).
+
+    Settings: every (LM weight, penalty) pair of ``lm_weights`` x
+    ``word_insertion_penalties``; without ``lm_weights`` one LM weight
+    ``1 / acoustic_scale``. With a single setting ``text`` and ``ctm`` are written for
+    it; with several, ``settings/<name>/text`` each (choose with :func:`tune_on_dev`).
+    ``nbest`` > 0 (single setting): decode with the lattice decoder (``lattice_beam``)
+    and also write ``nbest.txt``: ``utt rank cost words...`` lines, best first.
+    Returns the decode summary written to ``decode_info.json``.
+    """
+    out = Path(out_dir)
+    am, hclg, words, lexicon, scores, timing = _prepare(model_dir, graph_dir, feats_data_dir,
+                                                         max_utts)
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
+    config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
+                           acoustic_scale=acoustic_scale)
+    if nbest > 0 and len(settings) > 1:
+        raise ValueError("decode: n-best lists are written for a single setting only")
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest)
+    if len(settings) == 1:
+        _write_hyps(out, hyps[settings[0]], with_ctm=True)
+    else:
+        for s in settings:
+            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
+    search_s = sum(times.values()) / len(times)
+    per_setting = timing["features_s"] + timing["loglikes_s"] + search_s
+    summary = {
+        "model": str(model_dir), "graph": str(graph_dir), "data": str(feats_data_dir),
+        "utterances": len(scores), "settings": [asdict(s) for s in settings],
+        "beam": beam, "max_active": max_active, **timing,
+        "search_s_per_setting": search_s,
+        "rtf": per_setting / max(timing["audio_s"], 1e-9),
+        "search_rtf": search_s / max(timing["audio_s"], 1e-9),
+        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
+    }
+    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
+    if _return_hyps:
+        summary["_hyps"] = hyps
+    return summary
+
+
+def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
+                lm_weights: Sequence[float] = tuple(range(7, 18)),
+                word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
+                beam: float = 13.0, max_active: int = 7000, max_utts: int | None = None) -> dict:
+    """Decode the dev set under every setting, score each against ``dev_data_dir/text``
+    and pick the lowest WER (ties: the first in sweep order). Writes ``out_dir/text`` and
+    ``ctm`` of the best setting, the per-setting texts and ``best_setting.json``
+    (``{"lm_weight", "word_insertion_penalty", "wer", "sweep": {name: wer}}``)."""
+    from asr.scoring.kaldi_text import read_text
+    from asr.scoring.wer import score
+
+    out = Path(out_dir)
+    summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
+                             max_active=max_active, lm_weights=lm_weights,
+                             word_insertion_penalties=word_insertion_penalties,
+                             max_utts=max_utts, _return_hyps=True)
+    hyps = summary.pop("_hyps")
+    ref = read_text(Path(dev_data_dir) / "text")
+    ref = {u: ref[u] for u in next(iter(hyps.values()))}
+    sweep = {}
+    best, best_wer = None, float("inf")
+    for setting, h in hyps.items():
+        wer = score(ref, {u: " ".join(x.words) for u, x in h.items()}).error_rate
+        sweep[setting.name] = wer
+        if wer < best_wer:
+            best, best_wer = setting, wer
+    _write_hyps(out, hyps[best], with_ctm=True)
+    choice = {**asdict(best), "wer": best_wer, "dev": str(dev_data_dir), "sweep": sweep}
+    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
+    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
+    return choice
+
+
+def read_setting(path: str | Path) -> Setting:
+    """The setting stored by :func:`tune_on_dev` (``best_setting.json``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"setting file {path} does not exist (run the dev tuning first)")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return Setting(float(data["lm_weight"]), float(data["word_insertion_penalty"]))
+    except KeyError as err:
+        raise ValueError(f"{path}: missing key {err}") from None
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.replace(",", " ").split()]
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The command-line arguments (also used by the `asr` subcommand)."""
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog="python -m asr.decode.gmm",
+            description="Decode a data dir with a GMM-HMM model over an HCLG graph. "
+                        "Dev: --tune sweeps LM weights x word insertion penalties, scores each "
+                        "against DATA/text and writes OUT/best_setting.json. Test: --setting "
+                        "DEV_OUT/best_setting.json decodes with that fixed setting. Writes "
+                        "OUT/text, OUT/ctm and OUT/decode_info.json.")
+    parser.add_argument("--model", required=True, help="experiment dir with final.mdl (or the file)")
+    parser.add_argument("--graph", required=True, help="graph dir (HCLG.fst, words.txt, info.json)")
+    parser.add_argument("--data", required=True, help="Kaldi data dir to decode (wav.scp, utt2spk)")
+    parser.add_argument("--out", required=True, help="output decode dir, e.g. exp/mono/decode_test")
+    parser.add_argument("--beam", type=float, default=13.0, help="search beam (graph-cost units)")
+    parser.add_argument("--max-active", type=int, default=7000, help="max active states per frame")
+    parser.add_argument("--acoustic-scale", type=float, default=0.1,
+                        help="acoustic scale when neither --tune nor --setting is given")
+    parser.add_argument("--tune", action="store_true", help="sweep settings and choose on this (dev) set")
+    parser.add_argument("--lm-weights", default="7 8 9 10 11 12 13 14 15 16 17",
+                        help="LM weights swept by --tune")
+    parser.add_argument("--penalties", default="0 0.5 1", help="word insertion penalties swept by --tune")
+    parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
+    parser.add_argument("--nbest", type=int, default=0,
+                        help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
+                             "(lattice decoder; not with --tune)")
+    parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
+    parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.tune and args.setting:
+        raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
+    if args.tune:
+        choice = tune_on_dev(args.model, args.graph, args.data, args.out,
+                             lm_weights=_floats(args.lm_weights),
+                             word_insertion_penalties=_floats(args.penalties),
+                             beam=args.beam, max_active=args.max_active, max_utts=args.max_utts)
+        print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
+              f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
+        return 0
+    lm_weights = penalties = None
+    if args.setting:
+        s = read_setting(args.setting)
+        lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
+    summary = decode_datadir(args.model, args.graph, args.data, args.out, beam=args.beam,
+                             max_active=args.max_active, acoustic_scale=args.acoustic_scale,
+                             lm_weights=lm_weights, word_insertion_penalties=penalties,
+                             max_utts=args.max_utts, nbest=args.nbest,
+                             lattice_beam=args.lattice_beam)
+    print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
+          f"-> {Path(args.out) / 'text'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""GMM decoding end to end on real AN4 audio: a tiny monophone model (100 train
+utterances, 4 EM iterations, trained here), HCLG with a bigram on the AN4 train
+transcripts, three held-out test utterances decoded."""
+
+import json
+
+import pytest
+import torch
+
+from asr.corpora.an4 import read_subset
+from asr.decode.gmm import decode_datadir, main, phone_segments, tune_on_dev, word_segments
+from asr.gmm.train_mono import MonoConfig, datadir_features, read_lexicon, train_mono
+from asr.graph.hclg import make_graph, write_graph_dir
+from asr.lexicon.lexicon import read_cmu_dict
+from asr.lm.estimate import DEFAULT_FALLBACK, estimate_kneser_ney
+
+TEST_UTTS = ["fcaw-an406-fcaw-b", "fcaw-cen3-fcaw-b", "fcaw-cen6-fcaw-b"]
+
+
+@pytest.fixture(scope="module")
+def setup(an4_dir, tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("gmm_decode")
+    train = read_subset(an4_dir, "train")
+    test = read_subset(an4_dir, "test").subset(TEST_UTTS)
+    train.first(100).save(root / "train")
+    test.save(root / "test")
+    feats, transcripts = datadir_features(root / "train")
+    cfg = MonoConfig(num_iters=4, realign_iters=[1, 2, 3], total_gauss=300, max_iter_inc=3,
+                     final_align=False)
+    model = train_mono(feats, transcripts, read_lexicon(an4_dir / "etc" / "an4.dic"), cfg).model
+    model.save(root / "mono" / "final.mdl")
+    lm = estimate_kneser_ney([t.split() for t in train.text.values()], 2, unk=None,
+                             discount_fallback=DEFAULT_FALLBACK)
+    graph = make_graph(model.transition_model, read_cmu_dict(an4_dir / "etc" / "an4.dic"), lm)
+    write_graph_dir(graph, root / "mono" / "graph")
+    return root, graph
+
+
+def test_decode_test_utterances(setup):
+    root, graph = setup
+    out = root / "mono" / "decode_test"
+    summary = decode_datadir(root / "mono", root / "mono" / "graph", root / "test", out)
+    hyps = dict(line.split(" ", 1) for line in (out / "text").read_text().splitlines())
+    refs = {u: t for u, t in read_subset_texts(root / "test").items()}
+    assert sorted(hyps) == sorted(TEST_UTTS)
+    vocab = set(graph.words.symbols)
+    assert all(w in vocab for h in hyps.values() for w in h.split())
+    assert sum(hyps[u].split() == refs[u].split() for u in TEST_UTTS) >= 1
+    # CTM: one line per hypothesis word, in order, inside the utterance.
+    ctm = [line.split() for line in (out / "ctm").read_text().splitlines()]
+    for utt in TEST_UTTS:
+        rows = [r for r in ctm if r[0] == utt]
+        assert [r[4] for r in rows] == hyps[utt].split()
+        starts = [float(r[2]) for r in rows]
+        assert starts == sorted(starts)
+        assert all(float(r[3]) > 0 for r in rows)
+    assert summary["utterances"] == 3 and summary["rtf"] > 0
+
+
+def read_subset_texts(data_dir):
+    return dict(line.split(" ", 1) for line in (data_dir / "text").read_text().splitlines())
+
+
+def test_tune_on_dev_then_fixed_setting(setup, capsys):
+    root, _ = setup
+    # The three test utterances stand in for a dev set here.
+    choice = tune_on_dev(root / "mono", root / "mono" / "graph", root / "test",
+                         root / "mono" / "decode_dev", lm_weights=[8, 12],
+                         word_insertion_penalties=[0.0, 1.0])
+    assert set(choice["sweep"]) == {"lmwt8_wip0", "lmwt12_wip0", "lmwt8_wip1", "lmwt12_wip1"}
+    assert choice["wer"] == min(choice["sweep"].values())
+    stored = json.loads((root / "mono" / "decode_dev" / "best_setting.json").read_text())
+    assert stored["lm_weight"] == choice["lm_weight"]
+    assert (root / "mono" / "decode_dev" / "settings" / "lmwt12_wip1" / "text").is_file()
+    assert main(["--model", str(root / "mono"), "--graph", str(root / "mono" / "graph"),
+                 "--data", str(root / "test"), "--out", str(root / "mono" / "decode_fixed"),
+                 "--setting", str(root / "mono" / "decode_dev" / "best_setting.json")]) == 0
+    info = json.loads((root / "mono" / "decode_fixed" / "decode_info.json").read_text())
+    assert info["settings"] == [{"lm_weight": choice["lm_weight"],
+                                 "word_insertion_penalty": choice["word_insertion_penalty"]}]
+    assert "decoded 3 utterances" in capsys.readouterr().out
+
+
+def test_word_segments_skip_optional_silence():
+    phones = [("SIL", 0, 10), ("AH", 10, 5), ("SIL", 15, 3), ("B", 18, 4), ("AH", 22, 6),
+              ("K", 28, 2), ("SIL", 30, 5)]
+    lexicon = {"A": [["AH"]], "BACK": [["B", "AH", "K"]], "AB": [["AH", "B"]]}
+    assert word_segments(["A", "BACK"], phones, lexicon) == [("A", 10, 5), ("BACK", 18, 12)]
+    assert word_segments(["AB"], phones, lexicon) is None
+
+
+def test_phone_segments_from_labels(setup):
+    from asr.gmm.am import AcousticModel
+
+    root, _ = setup
+    tm = AcousticModel.load(root / "mono" / "final.mdl").transition_model
+    sil, ah = tm.phone_states("SIL"), tm.phone_states("AH")
+    tids = [2 * sil[0], 2 * sil[0] + 1] + [2 * s + 1 for s in sil[1:]]    # SIL: 6 frames
+    tids += [2 * ah[0] + 1, 2 * ah[1], 2 * ah[1] + 1, 2 * ah[2] + 1]     # AH: 4 frames
+    labels = torch.tensor(tids).numpy() + 1
+    assert phone_segments(labels, tm) == [("SIL", 0, 6), ("AH", 6, 4)]
+
+
+def test_nbest_lists(setup):
+    root, _ = setup
+    out = root / "mono" / "decode_nbest"
+    decode_datadir(root / "mono", root / "mono" / "graph", root / "test", out, nbest=3)
+    rows = [line.split() for line in (out / "nbest.txt").read_text().splitlines()]
+    best = read_subset_texts(out)
+    for utt in TEST_UTTS:
+        mine = [r for r in rows if r[0] == utt]
+        assert 1 <= len(mine) <= 3
+        assert [int(r[1]) for r in mine] == list(range(1, len(mine) + 1))
+        costs = [float(r[2]) for r in mine]
+        assert costs == sorted(costs)
+        assert len({tuple(r[3:]) for r in mine}) == len(mine)
+        assert " ".join(mine[0][3:]) == best[utt].strip()
