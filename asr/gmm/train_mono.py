@@ -209,26 +209,15 @@ def train_mono(feats: Mapping[str, torch.Tensor], transcripts: Mapping[str, Sequ
 
 
 def read_lexicon(path: str | Path) -> dict[str, list[list[str]]]:
-    """A pronunciation dictionary: ``WORD PH1 PH2 ...`` per line.
+    """``{word: [phones, ...]}`` from a Kaldi ``lexicon.txt`` or a CMU ``.dic`` file
+    (read by :mod:`asr.lexicon`, which names the file and line of a bad entry)."""
+    from asr.graph.mkgraph import load_lexicon_and_words
 
-    Covers Kaldi's ``lexicon.txt`` (a word repeated for each pronunciation) and
-    CMU's ``.dic`` (alternatives spelled ``WORD(2)``). Raises ValueError naming the
-    file and line for a word without phones.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"lexicon {path} does not exist")
-    lexicon: dict[str, list[list[str]]] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        word, *phones = line.split()
-        if not phones:
-            raise ValueError(f"{path}:{lineno}: word {word!r} has no phones")
-        if word.endswith(")") and "(" in word:
-            word = word[:word.rindex("(")]
-        lexicon.setdefault(word, []).append(phones)
-    return lexicon
+    lexicon, _ = load_lexicon_and_words(None, str(path))
+    result: dict[str, list[list[str]]] = {}
+    for entry in lexicon.entries:
+        result.setdefault(entry.word, []).append(list(entry.phones))
+    return result
 
 
 FEATURES = "mfcc(13, kaldi defaults) + cmvn(mean, per speaker) + deltas(order 2, window 2)"

@@ -151,9 +151,13 @@ def test_heldout_true_transcript_scores_best(trained, an4_heldout, an4_lexicon):
 def test_read_lexicon_formats(tmp_path):
     from asr.gmm.train_mono import read_lexicon
 
-    path = tmp_path / "lexicon.txt"
-    path.write_text("A AH\nA(2) EY\nB B IY\nB B EH\n\n", encoding="utf-8")
-    assert read_lexicon(path) == {"A": [["AH"], ["EY"]], "B": [["B", "IY"], ["B", "EH"]]}
+    expected = {"A": [["AH"], ["EY"]], "B": [["B", "IY"], ["B", "EH"]]}
+    cmu = tmp_path / "lexicon.dic"  # CMU format: variants spelled WORD(2)
+    cmu.write_text("A AH\nA(2) EY\nB B IY\nB(2) B EH\n\n", encoding="utf-8")
+    assert read_lexicon(cmu) == expected
+    path = tmp_path / "lexicon.txt"  # Kaldi format: the word repeated
+    path.write_text("A AH\nA EY\nB B IY\nB B EH\n\n", encoding="utf-8")
+    assert read_lexicon(path) == expected
     path.write_text("A AH\nC\n", encoding="utf-8")
     with pytest.raises(ValueError, match="lexicon.txt:2.*'C'"):
         read_lexicon(path)
