@@ -9,7 +9,9 @@ where we write -99.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import subprocess
 from pathlib import Path
 from typing import Sequence
@@ -22,8 +24,14 @@ LMPLZ_MIN_BYTES = 50_000_000
 
 
 def lmplz_path() -> str | None:
-    """Path of the ``lmplz`` executable, or None when it is not on PATH."""
-    return shutil.which("lmplz")
+    """Path of the ``lmplz`` executable: on PATH, or beside this Python interpreter
+    (``scripts/setup_env.sh --dev`` builds it into the virtual environment's bin/);
+    None when there is none."""
+    found = shutil.which("lmplz")
+    if found is None:
+        beside = Path(sys.executable).parent / "lmplz"
+        found = str(beside) if os.access(beside, os.X_OK) else None
+    return found
 
 
 def read_sentences(path: str | Path) -> list[list[str]]:

@@ -1,9 +1,9 @@
 import math
-import shutil
 
 import pytest
 
-from asr.lm import count_ngrams, estimate_kneser_ney, perplexity, read_arpa, run_lmplz, train_arpa
+from asr.lm import (count_ngrams, estimate_kneser_ney, lmplz_path, perplexity, read_arpa, run_lmplz,
+                    train_arpa)
 from asr.lm.arpa import BOS, EOS, UNK
 from asr.lm.estimate import DEFAULT_FALLBACK, adjusted_counts
 
@@ -101,8 +101,8 @@ def test_train_arpa_python_backend(tmp_path, an4_train_text, an4_models):
 
 
 @pytest.mark.skipif(
-    shutil.which("lmplz") is None,
-    reason="KenLM's lmplz is not on PATH (build it with scripts/build_lmplz.sh)",
+    lmplz_path() is None,
+    reason="KenLM's lmplz is neither on PATH nor beside python (build it with scripts/build_lmplz.sh)",
 )
 @pytest.mark.parametrize("order", [2, 3, 4])
 def test_matches_lmplz(tmp_path, an4_train_text, an4_test_text, an4_models, order):
