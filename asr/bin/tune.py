@@ -34,10 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from asr.audio import load_audio
     from asr.config import load_config, save_config, to_dict
     from asr.data import DataDir
-    from asr.decode import DecodeConfig
+    from asr.decode import DecodeConfig, load_lm
     from asr.decode.e2e import E2ERecognizer
     from asr.scoring.wer import score
     from asr.utils.io import atomic_write_text
@@ -52,26 +51,21 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(DecodeConfig, args.decode_config, overrides)
         if recognizer is None:
             recognizer = E2ERecognizer(args.model, config, device=args.device)
-            feats = []
-            for utt in data.utterances:
-                entry, start, end = data.wav_entry(utt)
-                feats.append(recognizer.features(load_audio(entry, recognizer.sample_rate,
-                                                            start=start, end=end)))
+            feats = recognizer.datadir_features(data)
         else:
-            from asr.decode import load_lm
             recognizer.decode_config = config
             recognizer.lm = load_lm(config)
         hyps = recognizer.recognize_features(feats)
         result = score(data.text, {u: h.text for u, h in zip(data.utterances, hyps)})
         wer = 100.0 * result.error_rate
         log.info("%s: WER %.2f%% on %s", candidate, wer, args.data)
-        rows.append({"candidate": candidate, "wer": round(wer, 4), "config": to_dict(config)})
+        rows.append({"candidate": candidate, "wer": round(wer, 4), "config": config})
     best = min(rows, key=lambda r: r["wer"])  # min keeps the first of equal values
     out = Path(args.out)
-    atomic_write_text(out / "summary.json", json.dumps({"data": str(args.data), "candidates": rows,
+    summary = [{**row, "config": to_dict(row["config"])} for row in rows]
+    atomic_write_text(out / "summary.json", json.dumps({"data": str(args.data), "candidates": summary,
                                                         "best": best["candidate"]}, indent=2) + "\n")
-    save_config(load_config(DecodeConfig, args.decode_config,
-                            [i for i in best["candidate"].split(",") if i]), out / "best.yaml")
+    save_config(best["config"], out / "best.yaml")
     for row in rows:
         print(f"{row['wer']:7.2f}  {row['candidate']}{'   <- best' if row is best else ''}")
     return 0

@@ -93,6 +93,20 @@ class E2ERecognizer:
                       dither=0.0).numpy()
         return self.cmvn(feats) if self.cmvn is not None else feats
 
+    def datadir_features(self, data, progress: bool = False) -> list[np.ndarray]:
+        """Normalised fbank of every utterance of a :class:`~asr.data.DataDir`, in
+        ``data.utterances`` order (segments honoured)."""
+        from tqdm import tqdm
+
+        from asr.audio import load_audio
+
+        feats = []
+        for utt in tqdm(data.utterances, desc="features", unit="utt",
+                        disable=not progress or None):
+            entry, start, end = data.wav_entry(utt)
+            feats.append(self.features(load_audio(entry, self.sample_rate, start=start, end=end)))
+        return feats
+
     def recognize_features(self, feats: Sequence[np.ndarray], batch_frames: int = 6000
                            ) -> list[Hypothesis]:
         """Decode ``(T_i, F)`` feature matrices, in length-sorted batches of at most
@@ -134,18 +148,13 @@ def decode_datadir(recognizer: E2ERecognizer, data_dir: str | Path, out_dir: str
     """Decode every utterance of a data dir; writes ``out_dir/text`` (Kaldi format)."""
     from tqdm import tqdm
 
-    from asr.audio import load_audio
     from asr.data import DataDir
     from asr.utils.io import atomic_write_text
 
     data = DataDir.load(data_dir)
     data.validate(name=str(data_dir), require_text=False)
     utts = data.utterances
-    feats = []
-    for utt in tqdm(utts, desc="features", unit="utt", disable=not progress or None):
-        entry, start, end = data.wav_entry(utt)
-        feats.append(recognizer.features(load_audio(entry, recognizer.sample_rate,
-                                                    start=start, end=end)))
+    feats = recognizer.datadir_features(data, progress)
     hyps: list[Hypothesis] = []
     chunk = 32
     bar = tqdm(total=len(utts), desc="decoding", unit="utt", disable=not progress or None)

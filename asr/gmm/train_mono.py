@@ -279,9 +279,9 @@ def run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m asr.gmm.train_mono --data D --lexicon L --out EXP [key=value ...]``."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    return run(args)
+    from asr.utils import run_cli
+
+    return run_cli(build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -104,10 +104,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    return run(args)
+    from asr.utils import run_cli
+
+    return run_cli(build_parser, run, argv)
 
 
 if __name__ == "__main__":
