@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One device session (run through the device tool from the repo root; $OUT collects results):
+#   1. training throughput of conf/e2e/librispeech_100h.yaml's model in bf16 (bench/train_throughput.py)
+#   2. AN4 end-to-end convergence: several variants of conf/e2e/an4.yaml trained at once on
+#      one GPU for up to TRAIN_S seconds each, then averaged and decoded (dev + test).
+# Wheels for packages the GPU image lacks (soundfile, jiwer) come in .whl/.
+set -uo pipefail
+TRAIN_S=${TRAIN_S:-270}
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+asr() { python3 -m asr.bin.main "$@"; }
+nvidia-smi -L; python3 -c 'import torch; print(torch.__version__, torch.cuda.get_device_name())'
+W=/tmp/w; mkdir -p $W
+asr prepare an4 --out-dir $W/data > $OUT/prepare.log 2>&1 || { tail $OUT/prepare.log; exit 1; }
+
+cfg100='{"d_model":256,"n_heads":4,"ff_dim":1024,"num_blocks":12,"conv_kernel":31,"decoder_layers":6,"decoder_ff_dim":2048,"ctc_weight":0.3,"feat_norm":"none"}'
+[[ ${BENCH:-1} == 1 ]] && python3 bench/train_throughput.py --model conformer_aed --model-config "$cfg100" --device cuda \
+  --precision bf16 --max-duration 600 --num-utts 500 --min-dur 10 --max-dur 17 --steps 25 \
+  --warmup-steps 5 --num-workers 2 --pad-to-multiple 8 2>$OUT/bench_bf16.err | tail -1 | tee $OUT/bench_bf16.json
+
+declare -A VARIANTS
+if [[ ${SET:-1} == 2 ]]; then  # second round: char units + speed perturbation, what converges fastest
+  c="-o tokenizer.kind=char -o data.speed_perturb=[0.9,1.0,1.1]"
+  VARIANTS=([c_sp]="$c" [c_sp_lr4]="$c -o trainer.lr=0.004 -o trainer.warmup_steps=1000"
+    [c_sp_mb30]="$c -o data.max_duration=30" [c_sp_ctc05]="$c -o model.ctc_weight=0.5"
+    [c_sp_b6]="$c -o model.num_blocks=6" [c_sp_lr3]="$c -o trainer.lr=0.003 -o data.max_duration=40")
+else VARIANTS=(
+  [base]=""
+  [char]="-o tokenizer.kind=char"
+  [sp]="-o data.speed_perturb=[0.9,1.0,1.1]"
+  [smallbatch]="-o data.max_duration=20 -o trainer.warmup_steps=1000"
+  [lr4]="-o trainer.lr=0.004 -o trainer.warmup_steps=1000"
+  [char_sp]="-o tokenizer.kind=char -o data.speed_perturb=[0.9,1.0,1.1]"
+); fi
+for v in "${!VARIANTS[@]}"; do
+  timeout -s INT $TRAIN_S python3 -m asr.bin.main train --config conf/e2e/an4.yaml --train $W/data/train \
+    --valid $W/data/dev --exp-dir $W/exp/$v -o trainer.epochs=100 -o trainer.num_workers=2 \
+    -o trainer.device=cuda ${VARIANTS[$v]} > $OUT/train_$v.log 2>&1 &
+done
+wait
+for v in "${!VARIANTS[@]}"; do
+  (asr average --exp-dir $W/exp/$v --num 5 --by best
+   for m in attention ctc_greedy; do for s in dev test; do
+     asr decode --model $W/exp/$v --data $W/data/$s --out $W/exp/$v/dec_${m}_$s \
+       --decode-config conf/e2e/decode.yaml -o method=$m --device cuda
+     asr score --ref $W/data/$s/text --hyp $W/exp/$v/dec_${m}_$s/text | grep -i "wer" | head -1 \
+       | sed "s/^/$v $m $s: /"
+   done; done
+   cp $W/exp/$v/log/train_log.jsonl $OUT/log_$v.jsonl) > $OUT/decode_$v.log 2>&1 &
+done
+wait
+cat $OUT/decode_*.log | grep ": " | grep -i wer
+for v in "${!VARIANTS[@]}"; do
+  python3 - "$OUT/log_$v.jsonl" "$v" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+valid = [r for r in rows if r["kind"] == "valid"]
+print(sys.argv[2], "epochs", len(valid), "valid acc", [round(r["acc"], 3) for r in valid][4::5], "last", round(valid[-1]["acc"], 3))
+PY
+done
