@@ -7,7 +7,7 @@ from typing import Sequence
 
 import torch
 
-from asr.training.dataset import Item
+from asr.training.dataset import Item, Skipped
 
 TARGET_PAD = -1
 
@@ -21,6 +21,7 @@ class Batch:
     targets: (B, U) long, padded with -1 past ``target_lens``.
     target_lens: (B,) long, tokens.
     utt_ids: B utterance ids; durations: B durations in seconds (of the audio used).
+    skipped: ids of the batch's utterances left out as unreadable.
     """
 
     feats: torch.Tensor
@@ -29,6 +30,7 @@ class Batch:
     target_lens: torch.Tensor
     utt_ids: list[str] = field(default_factory=list)
     durations: list[float] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.utt_ids)
@@ -44,24 +46,32 @@ class Batch:
             self.feat_lens.to(device, non_blocking=non_blocking),
             self.targets.to(device, non_blocking=non_blocking),
             self.target_lens.to(device, non_blocking=non_blocking),
-            self.utt_ids, self.durations,
+            self.utt_ids, self.durations, self.skipped,
         )
 
     def pin_memory(self) -> "Batch":
         """Called by ``DataLoader(pin_memory=True)``."""
         return Batch(self.feats.pin_memory(), self.feat_lens.pin_memory(),
                      self.targets.pin_memory(), self.target_lens.pin_memory(),
-                     self.utt_ids, self.durations)
+                     self.utt_ids, self.durations, self.skipped)
 
 
-def collate(items: Sequence[Item], pad_to_multiple: int = 1) -> Batch:
+def collate(items: Sequence[Item | Skipped], pad_to_multiple: int = 1) -> Batch:
     """Pad features with zeros and targets with -1; keep the item order.
+
+    :class:`~asr.training.dataset.Skipped` items are left out and listed in
+    ``Batch.skipped``; a batch with nothing else is an error naming them.
 
     ``pad_to_multiple``: round the padded frame count T up to a multiple of this, so
     that a GPU sees fewer distinct shapes (each new shape can cost a cuDNN plan search).
     """
     if not items:
         raise ValueError("cannot collate an empty batch")
+    skipped = [it for it in items if isinstance(it, Skipped)]
+    items = [it for it in items if not isinstance(it, Skipped)]
+    if not items:
+        raise ValueError("every utterance of a batch has unusable audio: "
+                         + "; ".join(f"{s.utt_id}: {s.reason}" for s in skipped))
     num_bins = items[0].feats.shape[1]
     for item in items:
         if item.feats.ndim != 2 or item.feats.shape[1] != num_bins:
@@ -81,4 +91,5 @@ def collate(items: Sequence[Item], pad_to_multiple: int = 1) -> Batch:
         feats[i, : item.feats.shape[0]] = item.feats
         targets[i, : len(item.targets)] = item.targets
     return Batch(feats, feat_lens, targets, target_lens,
-                 [it.utt_id for it in items], [it.duration for it in items])
+                 [it.utt_id for it in items], [it.duration for it in items],
+                 [s.utt_id for s in skipped])

@@ -10,7 +10,10 @@ Features come from one of two sources:
   1.1): one factor drawn per utterance and epoch, applied by resampling with
   :func:`asr.audio.resample.speed_perturb`).
 
-Global CMVN (``cmvn``) is applied last. Random choices depend only on ``(seed, epoch,
+Global CMVN (``cmvn``) is applied last. An utterance whose audio cannot be used (missing,
+corrupt, empty, non-finite: :class:`asr.audio.AudioError` or ``OSError``) becomes a
+:class:`Skipped` item, logged with the reason; :func:`asr.training.collate.collate` drops
+it and the trainer counts it, so one bad file among thousands does not stop a run. Random choices depend only on ``(seed, epoch,
 index)``, so an epoch is reproducible whatever the worker count or resume point. The
 sampler's batch budget uses the nominal ``durations``; speed 0.9 makes an utterance
 about 11% longer than that.
@@ -18,12 +21,15 @@ about 11% longer than that.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 import torch
+
+log = logging.getLogger(__name__)
 
 FeatureSource = Union[Mapping[str, np.ndarray], Callable[[str], np.ndarray]]
 
@@ -36,6 +42,14 @@ class Item:
     feats: torch.Tensor
     targets: torch.Tensor
     duration: float
+
+
+@dataclass
+class Skipped:
+    """An utterance left out because its audio could not be read (``reason``)."""
+
+    utt_id: str
+    reason: str
 
 
 @dataclass
@@ -181,9 +195,17 @@ class UtteranceDataset(torch.utils.data.Dataset):
             wave = speed_perturb(torch.from_numpy(wave), self.sample_rate, speed).numpy()
         return np.asarray(self.feature_fn(wave, self.sample_rate)), len(wave) / self.sample_rate
 
-    def __getitem__(self, index: int) -> Item:
+    def __getitem__(self, index: int) -> Item | Skipped:
+        from asr.audio import AudioError
+
         utt = self.utt_ids[index]
-        feats, duration = self._load_features(utt, self._speed(index))
+        try:
+            feats, duration = self._load_features(utt, self._speed(index))
+        except (AudioError, OSError) as err:
+            if self.audio is None:  # precomputed features: a missing entry is a real error
+                raise
+            log.warning("skipping utterance %s: %s", utt, err)
+            return Skipped(utt, str(err))
         if feats.ndim != 2:
             raise ValueError(f"utterance {utt}: features must be (T, F), got {feats.shape}")
         feats = feats.astype(np.float32, copy=False)

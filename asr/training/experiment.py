@@ -188,6 +188,19 @@ def _dataset(data, tokenizer, cfg: DataConfig, cmvn, train: bool, seed: int,
         train=train, seed=seed)
 
 
+def _readable_features(reader, fbank, utts, sample_rate: int):
+    """Features of each utterance whose audio can be read; the others are logged."""
+    from asr.audio import AudioError
+
+    for utt in utts:
+        try:
+            wave = reader(utt)
+        except (AudioError, OSError) as err:
+            log.warning("CMVN: skipping utterance %s: %s", utt, err)
+            continue
+        yield fbank(wave, sample_rate)
+
+
 def _cmvn(cfg: ExperimentConfig, exp_dir: Path, train_data, info) -> GlobalCMVN | None:
     if cfg.data.cmvn == "none":
         return None
@@ -198,7 +211,8 @@ def _cmvn(cfg: ExperimentConfig, exp_dir: Path, train_data, info) -> GlobalCMVN 
         reader, fbank = _AudioReader(train_data, cfg.data.sample_rate), _Fbank(cfg.data.num_mel_bins)
         utts = train_data.utterances[: cfg.data.cmvn_max_utts]
         log.info("computing global CMVN over %d utterances", len(utts))
-        GlobalCMVN.from_features(fbank(reader(u), cfg.data.sample_rate) for u in utts).save(path)
+        GlobalCMVN.from_features(_readable_features(reader, fbank, utts, cfg.data.sample_rate)
+                                 ).save(path)
     D.barrier()
     return GlobalCMVN.load(path)
 

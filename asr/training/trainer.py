@@ -183,6 +183,7 @@ class Trainer:
         self.step_losses: list[float] = []  # loss of every optimizer step run here
         self.valid_history: list[dict] = []
         self._audio_seconds = 0.0
+        self.skipped_utts: list[str] = []  # unreadable training utterances (this process)
         self._micro_losses: list[float] = []
         seed_everything(config.seed + dist_info.rank)
 
@@ -368,23 +369,33 @@ class Trainer:
                 grad_norm = self._optimizer_step(micro)
                 micro = 0
                 step_loss = interval["loss"] / interval_batches  # approx for display
-                if cfg.log_every_steps > 0 and self.step % cfg.log_every_steps == 0:
+                checkpoint = (cfg.checkpoint_every_steps > 0
+                              and self.step % cfg.checkpoint_every_steps == 0)
+                # A record before each mid-epoch checkpoint too: a run resumed from it
+                # starts a new interval there, and so logs what the uninterrupted run logs.
+                if cfg.log_every_steps > 0 and (self.step % cfg.log_every_steps == 0
+                                                or checkpoint):
                     elapsed = time.perf_counter() - t0
                     record = {k: v / interval_batches for k, v in interval.items()}
                     record.update(epoch=self.epoch, lr=self.scheduler.get_last_lr()[0],
                                   grad_norm=grad_norm, audio_s=self._audio_seconds - audio0,
                                   elapsed_s=elapsed,
-                                  audio_s_per_s=(self._audio_seconds - audio0) / max(elapsed, 1e-9))
+                                  audio_s_per_s=(self._audio_seconds - audio0) / max(elapsed, 1e-9),
+                                  skipped_utts=len(self.skipped_utts))
                     self.logger.log("train", self.step, record)
                     bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{record['lr']:.2e}")
                     interval, interval_batches = {}, 0
                     t0, audio0 = time.perf_counter(), self._audio_seconds
-                if cfg.checkpoint_every_steps > 0 and self.step % cfg.checkpoint_every_steps == 0:
+                if checkpoint:
                     self.save_checkpoint()
                 if self._steps_done():
                     return True
         finally:
             bar.close()
+        if self.skipped_utts:
+            log.warning("%d training utterance(s) skipped so far for unusable audio "
+                        "(first: %s); see the warnings above", len(self.skipped_utts),
+                        self.skipped_utts[0])
         return False
 
     def _forward_backward(self, batch: Batch, sync: bool) -> dict[str, float]:
@@ -403,6 +414,7 @@ class Trainer:
             scaled = loss / self.config.accum_grad
             (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
         self._audio_seconds += batch.total_duration
+        self.skipped_utts.extend(batch.skipped)
         stats = {k: _scalar(v) for k, v in out.items()
                  if k != "loss" and (isinstance(v, (int, float)) or
                                      (torch.is_tensor(v) and v.numel() == 1))}
