@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import pkgutil
@@ -65,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             raise
         print(f"asr {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        # So is a full disk, a quota or a file size limit (no bug to trace).
+        if args.verbose or err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        print(f"asr {args.command}: error: {err.strerror}", file=sys.stderr)
         return 1
 
 

@@ -4,7 +4,8 @@
 dir (a copy of ``src``'s files) plus:
 
 - ``dst/feats/raw_<type>.<run>.<job>.bin``: one feature shard per job (older runs'
-  shards are removed once the new index is in place);
+  shards, and temporary shards a killed run left, are removed once the new index is
+  in place);
 - ``dst/feats.scp``: the index (absolute shard paths);
 - ``dst/cmvn.npz``: CMVN statistics (per speaker, per utterance, or one ``global`` row);
 - ``dst/conf/feats.yaml``: the resolved feature config.
@@ -86,8 +87,12 @@ def _run_logged(log_path: Path, function, *args) -> None:
     package_logger.setLevel(logging.INFO)
     try:
         function(*args)
-    except Exception:
-        log.exception("job failed; see %s", log_path)
+    except Exception as err:
+        # The traceback goes to the job log only (through the handler, so that a write
+        # error there, e.g. on a full disk, cannot hide this one); the caller reports.
+        handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "job failed",
+                                      (), sys.exc_info()))
+        log.error("job failed (%s); traceback in %s", err, log_path)
         raise
     finally:
         package_logger.removeHandler(handler)
@@ -181,6 +186,9 @@ def compute_datadir_features(src: str | Path, dst: str | Path, config: FeatureCo
     for old in (dst / "feats").glob("raw_*.bin"):
         if old.name not in in_use:
             old.unlink()
+    # Temporary shards of a killed earlier run (this run's jobs are over: any left is stale).
+    for stale in (dst / "feats").glob(".raw_*.tmp"):
+        stale.unlink(missing_ok=True)
 
     if cmvn != "none":
         reader = FeatureReader(dst / "feats.scp")

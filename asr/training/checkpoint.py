@@ -9,7 +9,8 @@ Layout of ``<exp>/checkpoints/``::
 A checkpoint is written to a temporary file, fsynced and renamed into place
 (:func:`asr.utils.io.atomic_open`); the index is rewritten the same way; only then are
 old checkpoints deleted. A crash at any point leaves the last good checkpoint and an
-index that names only complete files.
+index that names only complete files; the next save removes the temporary files a
+killed run left.
 
 Checkpoint dict (``FORMAT = "asr-checkpoint-v1"``): ``format``, ``model`` (state dict),
 ``optimizer``, ``scheduler``, ``scaler`` (or None), ``sampler`` (position in epoch),
@@ -129,9 +130,21 @@ def seed_everything(seed: int) -> None:
 
 # -- files -------------------------------------------------------------------
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
-    """``torch.save`` to a temporary file, fsync, rename."""
-    with atomic_open(path, "wb") as handle:
-        torch.save(dict(state), handle)
+    """``torch.save`` to a temporary file, fsync, rename.
+
+    A failed write (disk full: ENOSPC, file size limit: EFBIG, ...) raises OSError
+    naming ``path``, with the errno; ``path`` is left as it was."""
+    try:
+        with atomic_open(path, "wb") as handle:
+            torch.save(dict(state), handle)
+    except (OSError, RuntimeError) as err:
+        # torch.save reports a failed write as a RuntimeError about zip positions
+        # ("unexpected pos ..."), with the OSError only as its context.
+        cause = err if isinstance(err, OSError) else err.__context__
+        if isinstance(cause, OSError) and cause.errno is not None:
+            raise OSError(cause.errno, f"cannot write checkpoint {path}: "
+                                       f"{os.strerror(cause.errno)}") from err
+        raise
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -218,6 +231,9 @@ class CheckpointManager:
                     (self.dir / entry["file"]).unlink()
                 except FileNotFoundError:
                     pass
+        # Temporary files of a run killed while saving (one process saves here: stale).
+        for stale in self.dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
         return path
 
     def _to_keep(self, entries: list[dict]) -> set[str]:

@@ -2,6 +2,7 @@
 
 ``<log_dir>/train_log.jsonl`` holds one JSON object per line: ``{"kind": "train",
 "step", "epoch", "lr", "loss", ...}`` every ``log_every_steps`` optimizer steps and
+before each mid-epoch checkpoint (averages over the steps since the last record), and
 ``{"kind": "valid", ...}`` after each validation. Each line is written with one call
 and flushed. On resume, lines past the resumed step are dropped so that a crash
 between checkpoints leaves no duplicate steps.

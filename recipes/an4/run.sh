@@ -2,6 +2,8 @@
 # AN4 recipe: every step from the corpus to the WER table, one `asr` call per stage.
 #
 #   recipes/an4/run.sh [--stage N] [--stop-stage M] [--nj J] [--cmd local|"slurm ..."] [--force]
+#                      [--data-dir DIR] [--exp-dir DIR] [--train-utts N] [--eval-utts N]
+#                      [--mono-opts "key=value ..."] [--e2e-config FILE] [--average-num N]
 #
 # Stages (a stage that finished leaves a done marker and is skipped on the next run;
 # --force reruns the selected stages):
@@ -18,6 +20,14 @@
 #   99 compare      the WER table of every system under exp/    -> exp/results.{md,json}
 #
 # Everything lands under recipes/an4/{data,exp}; logs under exp/log/.
+#
+# Knobs for small runs (tests, quick checks); the defaults give the full recipe:
+#   --data-dir, --exp-dir  where data dirs and experiments go (default data, exp in this folder)
+#   --train-utts N, --eval-utts N  keep the first N utterances of train / of dev and test
+#                  (stage 0 prepares the full sets under DATA/an4_full, then subsets; 0 = all)
+#   --mono-opts    MonoConfig overrides for stage 10, e.g. "num_iters=4 total_gauss=100"
+#   --e2e-config   the stage 30 YAML (default conf/e2e/an4.yaml)
+#   --average-num  checkpoints averaged by stage 31 (default 5)
 set -euo pipefail
 
 stage=0
@@ -25,8 +35,17 @@ stop_stage=100
 nj=2
 cmd=local
 force=false
+data=data
+exp=exp
+train_utts=0
+eval_utts=0
+mono_opts=
+e2e_config=../../conf/e2e/an4.yaml
+average_num=5
 
-usage() { sed -n '2,21p' "$0"; }
+usage() { sed -n '2,32p' "$0"; }
+# Paths given on the command line are relative to where run.sh was started.
+abspath() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 invocation="$0 $*"
 while (($#)); do
   case "$1" in
@@ -35,6 +54,13 @@ while (($#)); do
     --nj) nj=$2; shift 2 ;;
     --cmd) cmd=$2; shift 2 ;;
     --force) force=true; shift ;;
+    --data-dir) data=$(abspath "$2"); shift 2 ;;
+    --exp-dir) exp=$(abspath "$2"); shift 2 ;;
+    --train-utts) train_utts=$2; shift 2 ;;
+    --eval-utts) eval_utts=$2; shift 2 ;;
+    --mono-opts) mono_opts=$2; shift 2 ;;
+    --e2e-config) e2e_config=$(abspath "$2"); shift 2 ;;
+    --average-num) average_num=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -46,14 +72,12 @@ cd "$recipe_dir"
 repo_venv="$recipe_dir/../../.venv"
 [[ -x $repo_venv/bin/asr ]] && export PATH="$(cd "$repo_venv/bin" && pwd):$PATH"
 command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash scripts/setup_env.sh' and activate .venv" >&2; exit 1; }
-data=data
-exp=exp
 mkdir -p "$exp/log" "$exp/.done"
 
 # One run at a time per experiment dir: a second one stops here, naming the holder.
 exec 9>"$exp/.lock"
 if ! flock -n 9; then
-  echo "run.sh: $recipe_dir/$exp is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
+  echo "run.sh: $(cd "$exp" && pwd) is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
   exit 1
 fi
 echo "pid $$ on $(hostname) since $(date '+%F %T'): $invocation" > "$exp/.lock.owner"
@@ -77,7 +101,20 @@ run_stage() {
 }
 
 stage_data() {
-  asr prepare an4 --out-dir "$data"
+  if ((train_utts > 0 || eval_utts > 0)); then
+    asr prepare an4 --out-dir "$data/an4_full"
+    local set n
+    for set in train dev test; do
+      n=$eval_utts; [[ $set == train ]] && n=$train_utts
+      if ((n > 0)); then
+        asr data subset "$data/an4_full/$set" "$data/$set" --first "$n"
+      else
+        asr data copy "$data/an4_full/$set" "$data/$set"
+      fi
+    done
+  else
+    asr prepare an4 --out-dir "$data"
+  fi
   for set in train dev test; do asr data validate "$data/$set"; done
 }
 
@@ -89,11 +126,12 @@ stage_features() {  # $1 = mfcc|fbank, $2 = cmvn mode
 }
 
 lexicon=../../corpora/an4/etc/an4.dic
-e2e_config=../../conf/e2e/an4.yaml
 
 # score DECODE_DIR SET: WER of DECODE_DIR/text against data/SET, with training hours.
+train_hours=
 score() {
-  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "$(asr data info "$data/train" --hours)"
+  [[ -n $train_hours ]] || train_hours=$(asr data info "$data/train" --hours)
+  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "$train_hours"
 }
 
 stage_mono_decode() {
@@ -130,12 +168,14 @@ stage_compare() {
 
 run_stage 0 data stage_data
 run_stage 1 mfcc stage_features mfcc speaker
-run_stage 10 mono_train asr train-mono --data "$data/train" --lexicon "$lexicon" --out "$exp/mono"
+# shellcheck disable=SC2086  # mono_opts: word-split into key=value overrides
+run_stage 10 mono_train asr train-mono --data "$data/train" --lexicon "$lexicon" --out "$exp/mono" \
+  $mono_opts
 run_stage 11 mono_graph asr mkgraph --lexicon "$lexicon" --model "$exp/mono" \
   --lm-text "$data/train/text" --lm-order 2 --out "$exp/mono/graph"
 run_stage 12 mono_decode stage_mono_decode
 run_stage 30 e2e_train stage_e2e_train
-run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num 5 --by best
+run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
 run_stage 32 e2e_tune stage_e2e_tune
 run_stage 33 e2e_decode stage_e2e_decode
 # Stage 99 always runs when selected: it only reads results.
