@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import importlib.util
 import logging
 import pkgutil
 import sys
@@ -26,7 +27,29 @@ def _subcommand_modules():
             yield module
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_module(argv: list[str]):
+    """The module of the subcommand named in ``argv`` when its file name gives it
+    (``train-mono`` -> ``asr/bin/train_mono.py``), else None.
+
+    Importing only that module keeps ``asr data info`` from loading torch through the
+    other subcommands (over a second per call, many seconds on a loaded machine).
+    """
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        name = arg.replace("-", "_")
+        if name == "main" or name.startswith("_") or not name.isidentifier():
+            return None
+        if importlib.util.find_spec(f"asr.bin.{name}") is None:
+            return None
+        module = importlib.import_module(f"asr.bin.{name}")
+        ok = getattr(module, "COMMAND", None) == arg and hasattr(module, "run")
+        return module if ok else None
+    return None
+
+
+def build_parser(modules=None) -> argparse.ArgumentParser:
+    """The ``asr`` parser with ``modules``' subcommands (default: all of them)."""
     parser = argparse.ArgumentParser(
         prog="asr",
         description="Train, decode and compare classical (HMM) and end-to-end speech recognizers.",
@@ -34,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asr {asr.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _subcommand_modules():
+    for module in modules if modules is not None else _subcommand_modules():
         p = sub.add_parser(
             module.COMMAND,
             help=module.HELP,
@@ -47,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    module = _requested_module(sys.argv[1:] if argv is None else argv)
+    parser = build_parser([module] if module is not None else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

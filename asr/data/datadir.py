@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from asr.audio.io import entry_path
 from asr.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -190,6 +189,8 @@ class DataDir:
             if not seen or spk != seen[-1]:
                 seen.append(spk)
         if check_audio:
+            from asr.audio.io import entry_path  # here: the audio stack loads torch
+
             missing_files = []
             for entry in self.wav_scp.values():
                 audio_path = entry_path(entry)
