@@ -1,16 +1,16 @@
-"""Tokenizers for end-to-end models: sentencepiece BPE and characters.
+"""Tokenizers for end-to-end models: sentencepiece BPE, characters and phones.
 
 Every tokenizer shares one id layout, so CTC and attention models need not know
 which one they got::
 
     0            <blank>     CTC blank (never produced by ``encode``)
     1            <unk>       anything outside the vocabulary
-    2 .. V-2     units       BPE pieces or characters (word boundary ``▁``)
+    2 .. V-2     units       BPE pieces or characters (word boundary ``▁``), or phones
     V-1          <sos/eos>   start and end of sentence for attention decoders
 
 ``save(dir)`` writes ``tokenizer.yaml`` (the config), ``tokens.txt`` (Kaldi
-``<sym> <id>`` format) and, for BPE, ``bpe.model``; :func:`load_tokenizer` reads
-them back.
+``<sym> <id>`` format) and, for BPE, ``bpe.model`` (for phones ``lexicon.txt``, see
+:mod:`asr.text.phone_tokenizer`); :func:`load_tokenizer` reads them back.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class TokenizerConfig:
     """How to build a tokenizer.
 
     Attributes:
-        kind: ``"bpe"`` (sentencepiece) or ``"char"``.
+        kind: ``"bpe"`` (sentencepiece), ``"char"`` or ``"phone"`` (pronunciations from
+            ``lexicon``; :mod:`asr.text.phone_tokenizer`).
         vocab_size: BPE only: the total vocabulary including the 3 special ids; the
             sentencepiece model gets ``vocab_size - 2`` pieces (its own ``<unk>`` included).
             On a small corpus sentencepiece may stop earlier; ``Tokenizer.vocab_size`` is
@@ -50,6 +51,8 @@ class TokenizerConfig:
         case: text case applied before encoding: ``"upper"``, ``"lower"`` or ``None``.
         strict: raise ``ValueError`` on characters outside the vocabulary instead of
             mapping them to ``<unk>`` (and counting them in ``Tokenizer.num_unk``).
+        lexicon: phone only: the pronunciation lexicon to build from (Kaldi
+            ``lexicon.txt`` or CMU ``.dic``); a saved phone tokenizer keeps its own copy.
     """
 
     kind: str = "bpe"
@@ -57,10 +60,11 @@ class TokenizerConfig:
     model_type: str = "bpe"
     case: str | None = "upper"
     strict: bool = False
+    lexicon: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("bpe", "char"):
-            raise ValueError(f"tokenizer kind must be 'bpe' or 'char', got {self.kind!r}")
+        if self.kind not in ("bpe", "char", "phone"):
+            raise ValueError(f"tokenizer kind must be 'bpe', 'char' or 'phone', got {self.kind!r}")
         if self.model_type not in ("bpe", "unigram"):
             raise ValueError(f"model_type must be 'bpe' or 'unigram', got {self.model_type!r}")
         if self.kind == "bpe" and self.vocab_size < 5:
@@ -209,6 +213,10 @@ def build_tokenizer(config: TokenizerConfig, sentences: Iterable[str]) -> Tokeni
     """Train the tokenizer ``config.kind`` on ``sentences`` (training transcripts)."""
     if config.kind == "bpe":
         return BpeTokenizer.train(config, sentences)
+    if config.kind == "phone":
+        from asr.text.phone_tokenizer import PhoneTokenizer
+
+        return PhoneTokenizer.build(config)
     return CharTokenizer.train(config, sentences)
 
 
@@ -227,6 +235,10 @@ def load_tokenizer(directory: str | Path) -> Tokenizer:
         if not model_path.is_file():
             raise FileNotFoundError(f"BPE tokenizer in {directory} lacks {model_path}")
         tokenizer: Tokenizer = BpeTokenizer(config, model_path.read_bytes())
+    elif config.kind == "phone":
+        from asr.text.phone_tokenizer import PhoneTokenizer
+
+        tokenizer = PhoneTokenizer.load(directory, config, table)
     else:
         symbols = table.symbols
         if symbols[:2] != [BLANK, UNK] or symbols[-1] != SOS_EOS:

@@ -17,6 +17,11 @@
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
 #   32 e2e_tune     decoding method chosen by WER on dev        -> exp/e2e/tune_dev/best.yaml
 #   33 e2e_decode   decode + score dev and test with it         -> exp/e2e/decode_{dev,test}
+#   40 phone_ctc_train   Conformer CTC on phonemes (conf/ctc_phone/an4.yaml) -> exp/phone_ctc
+#   41 phone_ctc_average average the 5 best checkpoints (dev loss)  -> exp/phone_ctc/final.pt
+#   42 phone_ctc_graph   HLG: CTC topology, lexicon, bigram of the train text -> exp/phone_ctc/graph
+#   43 phone_ctc_decode  LM weight + insertion penalty tuned on dev, then test
+#                                                               -> exp/phone_ctc/decode_{dev,test}
 #   99 compare      the WER table of every system under exp/    -> exp/results.{md,json}
 #
 # Everything lands under recipes/an4/{data,exp}; logs under exp/log/.
@@ -43,7 +48,7 @@ mono_opts=
 e2e_config=../../conf/e2e/an4.yaml
 average_num=5
 
-usage() { sed -n '2,32p' "$0"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; }
 # Paths given on the command line are relative to where run.sh was started.
 abspath() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 invocation="$0 $*"
@@ -162,6 +167,21 @@ stage_e2e_decode() {
   done
 }
 
+phone_ctc_config=../../conf/ctc_phone/an4.yaml
+
+stage_phone_ctc_train() {
+  asr train --config "$phone_ctc_config" --train "$data/train" --valid "$data/dev" \
+    --exp-dir "$exp/phone_ctc" -o tokenizer.lexicon="$lexicon"
+}
+
+stage_phone_ctc_decode() {
+  asr decode-ctc-hlg --model "$exp/phone_ctc" --graph "$exp/phone_ctc/graph" --data "$data/dev" \
+    --out "$exp/phone_ctc/decode_dev" --tune
+  asr decode-ctc-hlg --model "$exp/phone_ctc" --graph "$exp/phone_ctc/graph" --data "$data/test" \
+    --out "$exp/phone_ctc/decode_test" --setting "$exp/phone_ctc/decode_dev/best_setting.json"
+  for set in dev test; do score "$exp/phone_ctc/decode_$set" "$set"; done
+}
+
 stage_compare() {
   asr compare "$exp" --output "$exp/results.md"
   asr compare "$exp" --format json --output "$exp/results.json"
@@ -180,6 +200,11 @@ run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
 run_stage 32 e2e_tune stage_e2e_tune
 run_stage 33 e2e_decode stage_e2e_decode
+run_stage 40 phone_ctc_train stage_phone_ctc_train
+run_stage 41 phone_ctc_average asr average --exp-dir "$exp/phone_ctc" --num "$average_num" --by best
+run_stage 42 phone_ctc_graph asr mkgraph-ctc --model "$exp/phone_ctc" --lm-text "$data/train/text" \
+  --lm-order 2 --out "$exp/phone_ctc/graph"
+run_stage 43 phone_ctc_decode stage_phone_ctc_decode
 # Stage 99 always runs when selected: it only reads results.
 if ((99 >= stage && 99 <= stop_stage)); then
   log "Stage 99: compare"
