@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="white noise at this SNR in clean parts (*-other: 10 dB)")
     synth.add_argument("--text-dir", default=None,
                        help="folder of LibriSpeech *.trans.txt files whose sentences are spoken "
-                            "(default: shared/corpora/librispeech-text beside the repository)")
+                            "(default: the repository's corpora/librispeech-text)")
     synth.add_argument("--nj", type=int, default=1, help="parallel espeak-ng processes")
     synth.add_argument("--archives", default=None,
                        help="also pack <part>.tar.gz + md5sum.txt/sha256sum.txt (and lm/) here, "

@@ -153,17 +153,82 @@ def download_librispeech(download_dir: str | Path, parts: list[str],
 
 
 def download_lm(download_dir: str | Path, files: list[str] | tuple[str, ...] = LM_FILES[:4],
-                base_url: str = LM_BASE_URL) -> Path:
-    """Fetch the LM resources (lexicon, vocabulary, ARPA models) into ``download_dir``."""
+                base_url: str = LM_BASE_URL, optional: list[str] | tuple[str, ...] = ()) -> Path:
+    """Fetch the LM resources (lexicon, vocabulary, ARPA models) into ``download_dir``.
+
+    A file named in ``optional`` that the server does not have (HTTP 404) is skipped
+    with a log line instead of failing (a mirror may serve only the lexicon).
+    """
     download_dir = Path(download_dir)
+    files = list(files) + [f for f in optional if f not in files]
     unknown = [f for f in files if f not in LM_MD5]
     if unknown:
         raise ValueError(f"unknown LibriSpeech LM file(s) {unknown}; choose from {list(LM_FILES)}")
     sums = resolve_checksums(list(files), base_url, LM_BASE_URL, LM_MD5)
     for name in files:
-        dl.download(f"{base_url.rstrip('/')}/{name}", download_dir / name, sums[name],
-                    name=f"LibriSpeech LM {name}")
+        try:
+            dl.download(f"{base_url.rstrip('/')}/{name}", download_dir / name, sums[name],
+                        name=f"LibriSpeech LM {name}")
+        except FileNotFoundError:
+            if name not in optional:
+                raise
+            log.info("LibriSpeech LM %s: not served at %s; skipped (optional)", name, base_url)
     return download_dir
+
+
+def prepare_lang(resources_dir: str | Path, train_text: str | Path, out_dir: str | Path,
+                 arpa: str = "3-gram.pruned.3e-7.arpa.gz", order: int = 3) -> dict[str, str]:
+    """The lexicon and word LM a LibriSpeech recipe decodes with, in ``out_dir``.
+
+    - ``lexicon.txt``: ``resources_dir/librispeech-lexicon.txt`` (``WORD<TAB>PH ON ES``,
+      stress digits kept) rewritten in Kaldi's ``WORD PH ...`` form.
+    - ``lm.arpa``: the ARPA model ``resources_dir/<arpa>`` (openslr's 3-gram pruned
+      at 3e-7 by default, Kaldi's "tgsmall"), uncompressed, when it was downloaded;
+      otherwise a Kneser-Ney ``order``-gram estimated from ``train_text`` (a Kaldi
+      ``text`` file).
+    - ``info.json``: where both came from.
+
+    Returns the ``info.json`` record. FileNotFoundError when the lexicon is missing.
+    """
+    import gzip
+    import json
+    import shutil
+
+    from asr.graph.mkgraph import estimate_lm_from_text
+    from asr.lexicon.lexicon import Lexicon, write_lexicon
+    from asr.utils.io import atomic_open, atomic_write_text
+
+    resources_dir, out_dir = Path(resources_dir), Path(out_dir)
+    source = resources_dir / "librispeech-lexicon.txt"
+    if not source.is_file():
+        raise FileNotFoundError(f"LibriSpeech lexicon not found: {source} (fetch the LM "
+                                "resources first: python -m asr.corpora.librispeech download-lm)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lexicon = Lexicon()
+    seen: set[tuple[str, ...]] = set()
+    with open(source, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            fields = tuple(line.split())
+            if not fields or fields in seen:  # exact repeats are harmless: keep one
+                continue
+            if len(fields) < 2:
+                raise ValueError(f"{source}:{lineno}: word {fields[0]!r} has no phones")
+            seen.add(fields)
+            lexicon.add(fields[0], fields[1:])
+    write_lexicon(lexicon, out_dir / "lexicon.txt")
+    arpa_path = resources_dir / arpa
+    if arpa_path.is_file():
+        opener = gzip.open if arpa_path.suffix == ".gz" else open
+        with opener(arpa_path, "rb") as src, atomic_open(out_dir / "lm.arpa", "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        lm_source = str(arpa_path)
+    else:
+        estimate_lm_from_text(train_text, order, out_dir / "lm.arpa")
+        lm_source = f"Kneser-Ney {order}-gram of {train_text} ({arpa_path} not downloaded)"
+    info = {"lexicon": str(source), "words": len(lexicon.words()), "lm": lm_source}
+    atomic_write_text(out_dir / "info.json", json.dumps(info, indent=2) + "\n")
+    log.info("lang %s: %d words from %s; LM: %s", out_dir, info["words"], source, lm_source)
+    return info
 
 
 # ---------------------------------------------------------------------- metadata
@@ -336,3 +401,60 @@ def _merge_spk2gender(sources: list[Path], target: Path, keep: set[str] | None =
         genders = {k: v for k, v in genders.items() if k in keep}
     lines = "".join(f"{k} {v}\n" for k, v in sorted(genders.items()))
     atomic_write_text(target / "spk2gender", lines)
+
+
+# ---------------------------------------------------------------------- command line
+def main(argv: list[str] | None = None) -> int:
+    """The recipe's download and lang steps (``recipes/librispeech/run.sh``)::
+
+        python -m asr.corpora.librispeech download --dir D --parts dev-clean,train-960
+        python -m asr.corpora.librispeech download-lm --dir D/lm [--files F,...] [--optional F,...]
+        python -m asr.corpora.librispeech lang --resources D/lm --train-text T --out data/lang
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m asr.corpora.librispeech",
+                                     description="Fetch LibriSpeech parts and LM resources; "
+                                                 "make the lexicon + LM dir of a recipe.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("download", help="fetch, verify and extract parts into DIR/LibriSpeech")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--parts", required=True, help="comma-separated parts or combined sets")
+    p.add_argument("--base-url", default=BASE_URL)
+    p = sub.add_parser("download-lm", help="fetch LM resources (openslr resource 11) into DIR")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--files", default="librispeech-lexicon.txt,librispeech-vocab.txt")
+    p.add_argument("--optional", default="3-gram.pruned.3e-7.arpa.gz",
+                   help="files skipped (not an error) when the server lacks them")
+    p.add_argument("--base-url", default=LM_BASE_URL)
+    p = sub.add_parser("lang", help="DIR/lexicon.txt + DIR/lm.arpa (see prepare_lang)")
+    p.add_argument("--resources", required=True, help="where download-lm put the files")
+    p.add_argument("--train-text", required=True, help="text to estimate an LM from when no ARPA")
+    p.add_argument("--out", required=True)
+    p.add_argument("--arpa", default="3-gram.pruned.3e-7.arpa.gz")
+    p.add_argument("--order", type=int, default=3)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S")
+
+    def split(text: str) -> list[str]:
+        return [x for x in text.split(",") if x]
+
+    try:
+        if args.action == "download":
+            download_librispeech(args.dir, split(args.parts), base_url=args.base_url)
+        elif args.action == "download-lm":
+            download_lm(args.dir, split(args.files), base_url=args.base_url,
+                        optional=split(args.optional))
+        else:
+            prepare_lang(args.resources, args.train_text, args.out, arpa=args.arpa,
+                         order=args.order)
+    except (FileNotFoundError, ValueError) as err:  # user errors: one line
+        print(f"{parser.prog} {args.action}: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,7 +1,7 @@
 """A synthetic corpus in LibriSpeech's exact layout, spoken by espeak-ng.
 
 For offline tests of the LibriSpeech recipe at any size: real English sentences (the
-dev-clean transcripts shipped in ``shared/corpora/librispeech-text``) are read by
+dev-clean transcripts in the repository's ``corpora/librispeech-text``) are read by
 synthetic speakers, each an espeak-ng voice (accent + voice variant) with its own
 speaking rate and pitch, optionally with white noise at a given SNR (parts named
 ``*-other`` get noise by default, standing in for LibriSpeech's harder half). The
@@ -47,7 +47,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-TEXT_ROOT = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "librispeech-text"
+# Real LibriSpeech dev-clean transcripts shipped in the repository (CC BY 4.0).
+TEXT_ROOT = Path(__file__).resolve().parents[2] / "corpora" / "librispeech-text"
 # espeak-ng English voices (accents); variants give male/female timbres.
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
           "en-gb-x-gbcwmd", "en-029")
@@ -451,7 +452,7 @@ def cmudict_lexicon(words: list[str]) -> tuple[list[tuple[str, list[str]]], list
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m asr.corpora.synthetic --out D --hours 0.1 [--archives A]``."""
+    """``python -m asr.corpora.synthetic --out D --hours 0.1 [--archives A] [--lm-dir L]``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m asr.corpora.synthetic",
@@ -468,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archives", default=None,
                         help="also write <part>.tar.gz + md5sum.txt/sha256sum.txt here, and "
                              "the LM resources in <archives>/lm")
+    parser.add_argument("--lm-dir", default=None,
+                        help="write the LM resources (vocabulary, cmudict lexicon) here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     parts = part_hours(args.parts.split(","), args.hours, args.eval_hours)
@@ -475,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.archives:
         pack_parts(args.out, args.archives, list(parts))
         write_lm_resources(args.out, Path(args.archives) / "lm")
+    if args.lm_dir:
+        write_lm_resources(args.out, args.lm_dir)
     return 0
 
 

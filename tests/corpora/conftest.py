@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-LIBRISPEECH_TEXT = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "librispeech-text"
+LIBRISPEECH_TEXT = Path(__file__).resolve().parents[2] / "corpora" / "librispeech-text"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -92,7 +92,7 @@ def mirror(tmp_path):
 
 @pytest.fixture(scope="session")
 def librispeech_text() -> Path:
-    """Real LibriSpeech metadata and dev-clean transcripts (no audio), from shared/."""
+    """Real LibriSpeech metadata and dev-clean transcripts (no audio), in the repository."""
     if not (LIBRISPEECH_TEXT / "SPEAKERS.TXT").is_file():
         pytest.skip(f"LibriSpeech text fixture not found at {LIBRISPEECH_TEXT}")
     return LIBRISPEECH_TEXT

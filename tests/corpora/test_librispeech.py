@@ -188,3 +188,61 @@ def test_lm_resources_from_mirror(tmp_path, mirror):
     assert (tmp_path / "lm" / "librispeech-lexicon.txt").read_text() == lexicon
     with pytest.raises(ValueError, match="unknown LibriSpeech LM file"):
         ls.download_lm(tmp_path / "lm", ["5-gram.arpa.gz"], base_url=mirror.url)
+
+
+# ---------------------------------------------------------------- recipe lang step
+def test_optional_lm_files_may_be_missing_on_the_mirror(tmp_path, mirror):
+    lexicon = "HELLO\tHH AH0 L OW1\n"
+    (mirror.root / "librispeech-lexicon.txt").write_text(lexicon)
+    digest = hashlib.sha256(lexicon.encode()).hexdigest()
+    (mirror.root / "sha256sum.txt").write_text(f"{digest}  librispeech-lexicon.txt\n")
+    ls.download_lm(tmp_path / "lm", ["librispeech-lexicon.txt"], base_url=mirror.url,
+                   optional=["3-gram.pruned.3e-7.arpa.gz"])
+    assert sorted(p.name for p in (tmp_path / "lm").iterdir()) == ["librispeech-lexicon.txt"]
+    assert ("3-gram.pruned.3e-7.arpa.gz", None) in mirror.requests  # it was asked for
+    with pytest.raises(FileNotFoundError, match=f"3-gram.pruned.3e-7.arpa.gz: not found at "
+                                                f"{mirror.url}/3-gram.pruned.3e-7.arpa.gz"):
+        ls.download_lm(tmp_path / "lm", ["3-gram.pruned.3e-7.arpa.gz"], base_url=mirror.url)
+
+
+def _arpa_bigram() -> str:
+    return ("\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-0.6\t</s>\n-99\t<s>\t-0.3\n"
+            "-0.6\tHELLO\t-0.2\n-0.6\tWORLD\t-0.2\n\n\\2-grams:\n-0.1\t<s> HELLO\n"
+            "-0.1\tHELLO WORLD\n\n\\end\\\n")
+
+
+def test_prepare_lang_uses_the_downloaded_arpa(tmp_path):
+    import gzip
+
+    from asr.lexicon.lexicon import read_lexicon
+    from asr.lm.arpa import read_arpa
+
+    res = tmp_path / "lm"
+    res.mkdir()
+    # LibriSpeech's form (tab after the word); an exact repeat is kept once
+    (res / "librispeech-lexicon.txt").write_text(
+        "HELLO\tHH AH0 L OW1\nHELLO\tHH AH0 L OW1\nHELLO\tHH EH0 L OW1\nWORLD\tW ER1 L D\n")
+    with gzip.open(res / "3-gram.pruned.3e-7.arpa.gz", "wt") as handle:
+        handle.write(_arpa_bigram())
+    info = ls.prepare_lang(res, tmp_path / "no-text", tmp_path / "lang")
+    assert (tmp_path / "lang" / "lm.arpa").read_text() == _arpa_bigram()
+    assert info["lm"] == str(res / "3-gram.pruned.3e-7.arpa.gz") and info["words"] == 2
+    lexicon = read_lexicon(tmp_path / "lang" / "lexicon.txt")
+    assert lexicon.prons("HELLO") == [("HH", "AH0", "L", "OW1"), ("HH", "EH0", "L", "OW1")]
+    assert read_arpa(tmp_path / "lang" / "lm.arpa").order == 2
+
+
+def test_prepare_lang_estimates_an_lm_without_arpa(tmp_path, librispeech_text):
+    from asr.lm.arpa import read_arpa
+
+    res = tmp_path / "lm"
+    res.mkdir()
+    (res / "librispeech-lexicon.txt").write_text("HELLO\tHH AH0 L OW1\n")
+    texts = ls.read_transcripts(librispeech_text / "dev-clean")
+    (tmp_path / "text").write_text("".join(f"{u} {t}\n" for u, t in list(texts.items())[:50]))
+    info = ls.prepare_lang(res, tmp_path / "text", tmp_path / "lang", order=2)
+    assert info["lm"].startswith("Kneser-Ney 2-gram of")
+    model = read_arpa(tmp_path / "lang" / "lm.arpa")
+    assert model.order == 2 and ("HELLO",) not in model.ngrams[0]  # words of the text only
+    with pytest.raises(FileNotFoundError, match="LibriSpeech lexicon not found"):
+        ls.prepare_lang(tmp_path / "empty", tmp_path / "text", tmp_path / "lang2")

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# LibriSpeech recipe: download to WER table, one `asr` (or `python -m asr...`) call per stage.
+#
+#   recipes/librispeech/run.sh [--stage N] [--stop-stage M] [--nj J] [--cmd local|"slurm ..."]
+#       [--force] [--url-base URL] [--lm-url-base URL] [--download-dir DIR] [--corpus-dir DIR]
+#       [--lm-dir DIR] [--train-set train-clean-100|train-460|train-960] [--train-hours H]
+#       [--eval-sets "dev-clean test-clean ..."] [--data-dir DIR] [--exp-dir DIR]
+#       [--lm-arpa NAME] [--lm-order N] [--mono-hours H] [--mono-opts "key=value ..."]
+#       [--tri-opts "key=value ..."] [--gmm-lm-weights "7 8 ..."] [--gmm-penalties "0 0.5 1"]
+#       [--e2e-config FILE] [--e2e-opts "key=value ..."] [--ngpu N] [--average-num N]
+#       [--decode-config FILE] [--decode-opts "key=value ..."] [--lm-weight W]
+#
+# Stages (a finished stage leaves exp/.done/stage<N>.<name> and is skipped next time;
+# --force reruns the selected stages; one run at a time per exp dir, enforced by a lock):
+#   0  download     the parts (eval sets + the train set's parts) from --url-base, md5/sha256
+#                   checked, resumed after interruptions, extracted to DOWNLOAD/LibriSpeech;
+#                   LM resources from --lm-url-base to DOWNLOAD/lm (lexicon + vocabulary;
+#                   --lm-arpa if the server has it); --corpus-dir / --lm-dir skip each fetch
+#   1  data         a data dir per part; the train set: a combined set (train-460/960) or,
+#                   with --train-hours H, a speaker-balanced H-hour subset (DATA/train-<H>h);
+#                   the monophone subset (--mono-hours, speaker-balanced)
+#   2  lang         DATA/lang/lexicon.txt (LibriSpeech lexicon) + DATA/lang/lm.arpa: the
+#                   downloaded --lm-arpa (3-gram pruned 3e-7, Kaldi's tgsmall) when there,
+#                   else a Kneser-Ney --lm-order-gram of the train text
+#   3  mfcc         13-dim MFCC + per-speaker CMVN stats, --nj jobs via --cmd -> DATA/mfcc/<set>
+#   10 mono_train   flat-start monophone HMM-GMM on the mono subset -> exp/mono
+#   11 mono_graph   HCLG with DATA/lang                            -> exp/mono/graph
+#   12 mono_decode  LM weight/penalty tuned on the first dev set, then every eval set, scored
+#   20-22 tri1      train/graph/decode: run only when `asr train-tri` exists (asr --help)
+#   30 e2e_train    Conformer CTC/attention on BPE (--e2e-config, fbank computed on the fly,
+#                   tokenizer trained on the train text); --ngpu N > 1 launches
+#                   `torchrun --nproc_per_node N -m asr.bin.main train` (DDP, NCCL)
+#   31 e2e_average  average the --average-num best checkpoints (dev loss) -> exp/e2e/final.pt
+#   32 e2e_decode   every eval set without LM (--decode-config)  -> exp/e2e/decode_<set>
+#   33 e2e_lm_decode CTC prefix beam search + DATA/lang/lm.arpa shallow fusion (--lm-weight)
+#                                                                -> exp/e2e_lm/decode_<set>
+#   99 compare      the WER table of every system under exp/     -> exp/results.{md,json}
+#
+# Options (defaults in brackets):
+#   --url-base      where <part>.tar.gz are served [https://www.openslr.org/resources/12];
+#                   a mirror may serve md5sum.txt or sha256sum.txt beside them
+#   --lm-url-base   where the LM resources are served [https://www.openslr.org/resources/11]
+#   --download-dir  [downloads]; --corpus-dir DIR uses an extracted tree instead (no download)
+#   --lm-dir        LM resources already on disk (librispeech-lexicon.txt [+ --lm-arpa]):
+#                   nothing fetched from --lm-url-base [DOWNLOAD/lm, fetched in stage 0]
+#   --train-set     [train-clean-100]; --train-hours H trains on an H-hour subset of it
+#   --eval-sets     [dev-clean test-clean dev-other test-other]; the first dev* set tunes
+#   --data-dir, --exp-dir  [data, exp in this folder]
+#   --lm-arpa       LM file name in resource 11 [3-gram.pruned.3e-7.arpa.gz]; --lm-order [3]
+#   --mono-hours    monophone training subset [2]; 0 = the whole train set
+#   --mono-opts / --tri-opts  key=value overrides for `asr train-mono` / `asr train-tri`
+#   --gmm-lm-weights, --gmm-penalties  the grid GMM decoding tunes on dev [decode-gmm's]
+#   --e2e-config    [conf/e2e/librispeech_100h.yaml]; --e2e-opts key=value overrides (-o)
+#   --ngpu          GPUs for e2e training [0: one process, GPU if there is one]
+#   --average-num   [10]; --decode-config [conf/e2e/decode.yaml]; --decode-opts (-o);
+#   --lm-weight     shallow-fusion weight of stage 33 [0.5]
+#   --nj, --cmd     parallel jobs of the feature stage and how they run [4, local]
+#                   (`--cmd "slurm --partition cpu --time 1:00:00"`); training and decoding
+#                   run where run.sh runs: submit run.sh itself to a GPU node for stage 30.
+# A tiny run (as tests/recipes/test_librispeech_recipe.py does against a local mirror):
+#   run.sh --url-base http://127.0.0.1:8000 --lm-url-base http://127.0.0.1:8000/lm \
+#       --eval-sets "dev-clean test-clean" --mono-opts "num_iters=4 total_gauss=60" \
+#       --e2e-config tiny.yaml --average-num 2
+set -euo pipefail
+
+stage=0
+stop_stage=100
+nj=4
+cmd=local
+force=false
+url_base=https://www.openslr.org/resources/12
+lm_url_base=https://www.openslr.org/resources/11
+download=downloads
+corpus_dir=
+lm_dir=
+train_set=train-clean-100
+train_hours=
+eval_sets="dev-clean test-clean dev-other test-other"
+data=data
+exp=exp
+lm_arpa=3-gram.pruned.3e-7.arpa.gz
+lm_order=3
+mono_hours=2
+mono_opts=
+tri_opts=
+gmm_lm_weights=
+gmm_penalties=
+e2e_config=../../conf/e2e/librispeech_100h.yaml
+e2e_opts=
+ngpu=0
+average_num=10
+decode_config=../../conf/e2e/decode.yaml
+decode_opts=
+lm_weight=0.5
+
+usage() { sed -n '/^set -euo/q;2,$p' "$0"; }
+# Paths given on the command line are relative to where run.sh was started.
+abspath() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
+invocation="$0 $*"
+while (($#)); do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage|--stop_stage) stop_stage=$2; shift 2 ;;
+    --nj) nj=$2; shift 2 ;;
+    --cmd) cmd=$2; shift 2 ;;
+    --force) force=true; shift ;;
+    --url-base) url_base=$2; shift 2 ;;
+    --lm-url-base) lm_url_base=$2; shift 2 ;;
+    --download-dir) download=$(abspath "$2"); shift 2 ;;
+    --corpus-dir) corpus_dir=$(abspath "$2"); shift 2 ;;
+    --lm-dir) lm_dir=$(abspath "$2"); shift 2 ;;
+    --train-set) train_set=$2; shift 2 ;;
+    --train-hours) train_hours=$2; shift 2 ;;
+    --eval-sets) eval_sets=$2; shift 2 ;;
+    --data-dir) data=$(abspath "$2"); shift 2 ;;
+    --exp-dir) exp=$(abspath "$2"); shift 2 ;;
+    --lm-arpa) lm_arpa=$2; shift 2 ;;
+    --lm-order) lm_order=$2; shift 2 ;;
+    --mono-hours) mono_hours=$2; shift 2 ;;
+    --mono-opts) mono_opts=$2; shift 2 ;;
+    --tri-opts) tri_opts=$2; shift 2 ;;
+    --gmm-lm-weights) gmm_lm_weights=$2; shift 2 ;;
+    --gmm-penalties) gmm_penalties=$2; shift 2 ;;
+    --e2e-config) e2e_config=$(abspath "$2"); shift 2 ;;
+    --e2e-opts) e2e_opts=$2; shift 2 ;;
+    --ngpu) ngpu=$2; shift 2 ;;
+    --average-num) average_num=$2; shift 2 ;;
+    --decode-config) decode_config=$(abspath "$2"); shift 2 ;;
+    --decode-opts) decode_opts=$2; shift 2 ;;
+    --lm-weight) lm_weight=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+case "$train_set" in
+  train-clean-100|train-clean-360|train-other-500|train-460|train-960) ;;
+  *) echo "run.sh: --train-set must be train-clean-100, train-460 or train-960 (or a" \
+       "train part), got '$train_set'" >&2; exit 2 ;;
+esac
+
+recipe_dir=$(cd "$(dirname "$0")" && pwd)
+cd "$recipe_dir"
+# Use the repository's virtual environment when there is one (scripts/setup_env.sh).
+repo_venv="$recipe_dir/../../.venv"
+[[ -x $repo_venv/bin/asr ]] && export PATH="$(cd "$repo_venv/bin" && pwd):$PATH"
+command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash scripts/setup_env.sh' and activate .venv" >&2; exit 1; }
+mkdir -p "$exp/log" "$exp/.done"
+
+# One run at a time per experiment dir: a second one stops here, naming the holder.
+exec 9>"$exp/.lock"
+if ! flock -n 9; then
+  echo "run.sh: $exp is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
+  exit 1
+fi
+echo "pid $$ on $(hostname) since $(date '+%F %T'): $invocation" > "$exp/.lock.owner"
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [librispeech] $*" >&2; }
+
+# run_stage N NAME COMMAND...: run COMMAND if N is selected and not already done.
+run_stage() {
+  local n=$1 name=$2; shift 2
+  ((n >= stage && n <= stop_stage)) || return 0
+  local marker="$exp/.done/stage$n.$name"
+  if [[ -f $marker && $force == false ]]; then
+    log "Stage $n: $name already done ($marker); --force to redo"
+    return 0
+  fi
+  log "Stage $n: $name"
+  local start=$SECONDS
+  "$@"
+  printf '%s\n' "$*" > "$marker.tmp" && mv "$marker.tmp" "$marker"
+  log "Stage $n: $name finished in $((SECONDS - start)) s"
+}
+
+# has_command NAME: the installed toolkit has `asr NAME` (later systems are optional).
+has_command() { asr --help | grep -w -- "$1" >/dev/null; }
+
+# The training set's data dir name, the dev set that tunes decoding, the sets to decode.
+if [[ -n $train_hours ]]; then train="train-${train_hours}h"; else train=$train_set; fi
+read -r -a evals <<< "$eval_sets"
+dev=
+for set in "${evals[@]}"; do [[ $set == dev* ]] && { dev=$set; break; }; done
+if [[ -z $dev ]]; then
+  echo "run.sh: --eval-sets needs a dev set to tune on: '$eval_sets'" >&2; exit 2
+fi
+mono_train=$train; [[ $mono_hours != 0 ]] && mono_train="${train}_mono"
+lang=$data/lang
+corpus_root=${corpus_dir:-$download}
+resources=${lm_dir:-$download/lm}
+
+join() { local IFS=,; echo "$*"; }
+overrides() { local kv; for kv in $1; do printf -- '-o\n%s\n' "$kv"; done; }
+
+stage_download() {
+  if [[ -n $corpus_dir ]]; then
+    log "parts not downloaded: using --corpus-dir $corpus_dir"
+  else
+    python -m asr.corpora.librispeech download --dir "$download" --base-url "$url_base" \
+      --parts "$(join "${evals[@]}" "$train_set")"
+  fi
+  if [[ -n $lm_dir ]]; then
+    log "LM resources not downloaded: using --lm-dir $lm_dir"
+  else
+    python -m asr.corpora.librispeech download-lm --dir "$resources" --base-url "$lm_url_base" \
+      --files librispeech-lexicon.txt,librispeech-vocab.txt --optional "$lm_arpa"
+  fi
+}
+
+stage_data() {
+  local subset=()
+  [[ -n $train_hours ]] && subset=(--subset-hours "$train_hours" --subset-from "$train_set")
+  asr prepare librispeech --corpus-dir "$corpus_root" --out-dir "$data" \
+    --parts "$(join "${evals[@]}" "$train_set")" "${subset[@]}"
+  # (asr prepare validates every set it writes)
+  if [[ $mono_train != "$train" ]]; then
+    asr data subset "$data/$train" "$data/$mono_train" --hours "$mono_hours"
+    asr data validate "$data/$mono_train"
+  fi
+}
+
+stage_lang() {
+  python -m asr.corpora.librispeech lang --resources "$resources" --train-text "$data/$train/text" \
+    --out "$lang" --arpa "$lm_arpa" --order "$lm_order"
+}
+
+stage_mfcc() {
+  for set in "$train" "${evals[@]}"; do
+    asr compute-feats "$data/$set" "$data/mfcc/$set" --feature mfcc --cmvn speaker \
+      --nj "$nj" --cmd "$cmd" --log-dir "$exp/log/mfcc_$set"
+  done
+}
+
+# score DECODE_DIR SET TRAIN: WER of DECODE_DIR/text against DATA/SET, recording the
+# hours of DATA/TRAIN (the data the system was trained on) for WER-vs-hours tables.
+declare -A hours_of=()  # data dir -> hours, looked up once per run
+score() {
+  [[ -n ${hours_of[$3]:-} ]] || hours_of[$3]=$(asr data info "$data/$3" --hours)
+  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "${hours_of[$3]}"
+}
+
+# gmm_decode SYSTEM TRAIN: tune on the dev set, decode every eval set with it, score.
+gmm_decode() {
+  local sys=$exp/$1 grid=()
+  [[ -n $gmm_lm_weights ]] && grid+=(--lm-weights "$gmm_lm_weights")
+  [[ -n $gmm_penalties ]] && grid+=(--penalties "$gmm_penalties")
+  asr decode-gmm --model "$sys" --graph "$sys/graph" --data "$data/$dev" --out "$sys/decode_$dev" \
+    --tune "${grid[@]}"
+  for set in "${evals[@]}"; do
+    if [[ $set != "$dev" ]]; then
+      asr decode-gmm --model "$sys" --graph "$sys/graph" --data "$data/$set" \
+        --out "$sys/decode_$set" --setting "$sys/decode_$dev/best_setting.json"
+    fi
+    score "$sys/decode_$set" "$set" "$2"
+  done
+}
+
+stage_mono_train() {
+  # shellcheck disable=SC2086  # mono_opts: word-split into key=value overrides
+  asr train-mono --data "$data/$mono_train" --lexicon "$lang/lexicon.txt" --out "$exp/mono" \
+    $mono_opts
+}
+
+stage_tri1_train() {
+  # shellcheck disable=SC2086
+  asr train-tri --data "$data/$train" --lexicon "$lang/lexicon.txt" --ali-dir "$exp/mono" \
+    --out "$exp/tri1" $tri_opts
+}
+
+stage_mkgraph() {  # $1 = system
+  asr mkgraph --lexicon "$lang/lexicon.txt" --model "$exp/$1" --lm "$lang/lm.arpa" \
+    --out "$exp/$1/graph"
+}
+
+stage_e2e_train() {
+  local train_cmd=(asr)
+  if ((ngpu > 1)); then
+    # torchrun sets RANK/WORLD_SIZE/LOCAL_RANK; asr.training.distributed joins the group.
+    train_cmd=(torchrun --standalone --nproc_per_node "$ngpu" -m asr.bin.main)
+  fi
+  mapfile -t opts < <(overrides "$e2e_opts")
+  "${train_cmd[@]}" train --config "$e2e_config" --train "$data/$train" --valid "$data/$dev" \
+    --exp-dir "$exp/e2e" "${opts[@]}"
+}
+
+stage_e2e_decode() {  # $1 = e2e (no LM) or e2e_lm (CTC prefix beam + word n-gram)
+  mapfile -t opts < <(overrides "$decode_opts")
+  if [[ $1 == e2e_lm ]]; then
+    opts+=(-o method=ctc_prefix_beam -o "lm=$lang/lm.arpa" -o "lm_weight=$lm_weight")
+  fi
+  for set in "${evals[@]}"; do
+    asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/$1/decode_$set" \
+      --decode-config "$decode_config" "${opts[@]}"
+    score "$exp/$1/decode_$set" "$set" "$train"
+  done
+}
+
+stage_compare() {
+  asr compare "$exp" --output "$exp/results.md"
+  asr compare "$exp" --format json --output "$exp/results.json"
+  cat "$exp/results.md"
+}
+
+run_stage 0 download stage_download
+run_stage 1 data stage_data
+run_stage 2 lang stage_lang
+run_stage 3 mfcc stage_mfcc
+run_stage 10 mono_train stage_mono_train
+run_stage 11 mono_graph stage_mkgraph mono
+run_stage 12 mono_decode gmm_decode mono "$mono_train"
+if ((22 >= stage && 20 <= stop_stage)); then
+  if has_command train-tri; then
+    run_stage 20 tri1_train stage_tri1_train
+    run_stage 21 tri1_graph stage_mkgraph tri1
+    run_stage 22 tri1_decode gmm_decode tri1 "$train"
+  else
+    log "Stages 20-22: tri1 skipped: this toolkit has no 'asr train-tri' yet"
+  fi
+fi
+run_stage 30 e2e_train stage_e2e_train
+run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
+run_stage 32 e2e_decode stage_e2e_decode e2e
+run_stage 33 e2e_lm_decode stage_e2e_decode e2e_lm
+# Stage 99 always runs when selected: it only reads results.
+if ((99 >= stage && 99 <= stop_stage)); then
+  log "Stage 99: compare"
+  stage_compare
+fi
