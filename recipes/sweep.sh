@@ -28,7 +28,7 @@
 #   tri1       train-tri          -             20-22   (after mono)
 #   tri3       train-sat          -             -
 #   hybrid     train-hybrid       -             -
-#   phone_ctc  mkgraph-ctc        -             -
+#   phone_ctc  mkgraph-ctc        40-43         -
 #   e2e        train              30-33         30-33   (e2e and e2e_lm)
 # A "-" means the recipe has no such stages yet: when they are added to a recipe, add
 # their range to the tables below (an4_stages / libri_stages) and the sweep runs them.
@@ -41,6 +41,9 @@
 #   --nj, --cmd    as the recipes take them [2, local]; --seed  subset/synthesis seed [0]
 #   --eval-hours   synthetic only: hours of its dev-clean and test-clean [0.2]
 set -euo pipefail
+# The body is one brace group: bash reads all of it before running any, so editing this
+# file while it runs cannot change what a running recipe does.
+{
 
 corpus=
 fractions="25 50 100"
@@ -80,7 +83,7 @@ repo_venv="$recipes/../.venv"
 command -v asr >/dev/null || { echo "sweep.sh: 'asr' not on PATH; activate .venv" >&2; exit 1; }
 
 # Stage ranges per system in each recipe; "prep" = data/feature stages run first.
-declare -A an4_stages=([prep]=0-1 [mono]=10-12 [e2e]=30-33)
+declare -A an4_stages=([prep]=0-1 [mono]=10-12 [e2e]=30-33 [phone_ctc]=40-43)
 declare -A libri_stages=([prep]=0-3 [mono]=10-12 [tri1]=20-22 [e2e]=30-33)
 declare -A needs=([mono]=train-mono [tri1]=train-tri [tri3]=train-sat [hybrid]=train-hybrid
                   [phone_ctc]=mkgraph-ctc [e2e]=train)
@@ -185,3 +188,5 @@ done
 asr sweep-report "$out" --set "$set_name" --output "$out/sweep.md" --json "$out/sweep.json" \
   --plot "$out/sweep.png"
 cat "$out/sweep.md"
+exit
+}

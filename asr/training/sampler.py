@@ -116,12 +116,16 @@ class DurationBucketSampler:
         return self._make_divisible(batches)
 
     def _make_divisible(self, batches: list[list[int]]) -> list[list[int]]:
-        """Split the largest batches in place until ``len % world_size == 0``."""
+        """Split the largest batches in place until ``len % world_size == 0``; when every
+        batch holds one utterance, repeat the first ones instead (as PyTorch's
+        ``DistributedSampler`` pads), so that every rank gets the same number of steps."""
+        original = len(batches)
         while len(batches) % self.world_size:
             sizes = [len(b) for b in batches]
             i = int(np.argmax(sizes))
-            if sizes[i] < 2:  # cannot happen: there are >= world_size utterances
-                raise ValueError("cannot split batches evenly across ranks")
+            if sizes[i] < 2:
+                batches.append(list(batches[(len(batches) - original) % original]))
+                continue
             half = sizes[i] // 2
             batches[i:i + 1] = [batches[i][:half], batches[i][half:]]
         return batches

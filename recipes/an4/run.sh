@@ -34,6 +34,9 @@
 #   --e2e-config   the stage 30 YAML (default conf/e2e/an4.yaml)
 #   --average-num  checkpoints averaged by stage 31 (default 5)
 set -euo pipefail
+# The body is one brace group: bash reads all of it before running any, so editing this
+# file while it runs cannot change what a running recipe does.
+{
 
 stage=0
 stop_stage=100
@@ -210,3 +213,5 @@ if ((99 >= stage && 99 <= stop_stage)); then
   log "Stage 99: compare"
   stage_compare
 fi
+exit
+}

@@ -62,6 +62,9 @@
 #       --eval-sets "dev-clean test-clean" --mono-opts "num_iters=4 total_gauss=60" \
 #       --e2e-config tiny.yaml --average-num 2
 set -euo pipefail
+# The body is one brace group: bash reads all of it before running any, so editing this
+# file while it runs cannot change what a running recipe does.
+{
 
 stage=0
 stop_stage=100
@@ -325,3 +328,5 @@ if ((99 >= stage && 99 <= stop_stage)); then
   log "Stage 99: compare"
   stage_compare
 fi
+exit
+}

@@ -99,3 +99,14 @@ def test_resume_with_different_settings_fails():
     other = DurationBucketSampler(durs, 20.0, world_size=1, rank=0)
     with pytest.raises(ValueError, match="max_duration"):
         other.load_state_dict(state)
+
+
+def test_single_utterance_batches_pad_to_equal_rank_shares():
+    # 9 dev utterances each filling a batch on their own, 2 ranks: one is repeated
+    durs = [9.0] * 9
+    shares = [DurationBucketSampler(durs, 10.0, world_size=2, rank=r, shuffle=False)
+              for r in range(2)]
+    batches = [list(s) for s in shares]
+    assert len(batches[0]) == len(batches[1]) == 5
+    seen = sorted(i for rank in batches for batch in rank for i in batch)
+    assert set(seen) == set(range(9)) and len(seen) == 10
