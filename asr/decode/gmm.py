@@ -204,6 +204,9 @@ def _prepare(model_dir, graph_dir, data_dir, max_utts):
     from asr.graph.hclg import read_graph_dir
 
     model_path = Path(model_dir)
+    if (model_path.parent if model_path.is_file() else model_path).joinpath("final.mat").is_file():
+        raise ValueError(f"{model_dir} has final.mat (an LDA+MLLT or SAT system): decode it "
+                         "with `asr decode-gmm-sat`")
     model_path = model_path / "final.mdl" if model_path.is_dir() else model_path
     am = AcousticModel.load(model_path)
     hclg, words, info = read_graph_dir(graph_dir)

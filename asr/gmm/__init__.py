@@ -7,4 +7,9 @@
 - :mod:`asr.gmm.feats`: MFCC + CMVN + deltas front end.
 - :mod:`asr.gmm.train_mono`: flat-start monophone training
   (``python -m asr.gmm.train_mono --data D --lexicon L --out EXP``).
+- :mod:`asr.gmm.tree`: phonetic decision tree (tree statistics, phone-set questions by
+  clustering, greedy growing + merging; ``ContextDependency``).
+- :mod:`asr.gmm.align_cd`: context-dependent (triphone) alignment graphs.
+- :mod:`asr.gmm.train_tri`: tree-tied triphone training from a previous model's
+  alignments (``python -m asr.gmm.train_tri --data D --lexicon L --ali-dir exp/mono --out EXP``).
 """

@@ -176,6 +176,19 @@ class DiagGmmSet:
         comp = self._component_loglikes(feats)
         return comp.view(comp.shape[0], -1)[:, self.slot_of_gauss]
 
+    def _aligned_loglikes(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``x (n, D)``, ``index (n, K)`` (``pad_index`` rows of the frames' pdfs) ->
+        ``(n, K)`` log(w * N(x)) of those components only (``-inf`` on padding): the
+        cost grows with the components of one pdf, not with all of them."""
+        D = self.dim
+        pad = self.means.new_zeros(1, D)
+        means = torch.cat([self.means, pad])
+        inv_var = torch.cat([self.variances.reciprocal(), pad + 1.0])
+        gconst = torch.cat([self.log_weights - 0.5 * (D * _LOG_2PI + self.variances.log().sum(1)),
+                            self.means.new_full((1,), -math.inf)])
+        diff = x.to(means.dtype)[:, None, :] - means[index]           # (n, K, D)
+        return gconst[index] - 0.5 * (diff * diff * inv_var[index]).sum(-1)
+
     def loglikes(self, feats: torch.Tensor, chunk: int = 32768) -> torch.Tensor:
         """``feats (N, D)`` -> ``(N, P)`` log-likelihood of every pdf for every frame.
 
@@ -191,7 +204,7 @@ class DiagGmmSet:
     # -- EM -----------------------------------------------------------------------
 
     def accumulate(self, feats: torch.Tensor, pdfs: torch.Tensor,
-                   weights: torch.Tensor | None = None, chunk: int = 16384) -> GmmStats:
+                   weights: torch.Tensor | None = None, chunk: int = 8192) -> GmmStats:
         """E-step statistics from frames with a pdf each.
 
         Args:
@@ -219,8 +232,7 @@ class DiagGmmSet:
     def _accumulate_chunk(self, x: torch.Tensor, pdfs: torch.Tensor,
                           weights: torch.Tensor | None) -> GmmStats:
         index = self.pad_index[pdfs]                                  # (n, K)
-        comp = self._component_loglikes(x)[torch.arange(x.shape[0], device=x.device), pdfs]
-        comp = comp.double()                                          # (n, K)
+        comp = self._aligned_loglikes(x, index).double()              # (n, K)
         frame_ll = torch.logsumexp(comp, dim=1)                      # (n,)
         post = torch.exp(comp - frame_ll[:, None])                   # (n, K)
         if weights is not None:

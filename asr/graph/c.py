@@ -9,8 +9,8 @@ label of CLG stands for (``ilabels[i]`` a list of ``width`` phone ids, 0 for "no
 at an utterance edge; ``[]`` for epsilon and ``[-d]`` for disambiguation symbol ``d``, as in Kaldi's
 ``ilabels`` file). For monophones C is the
 identity: CLG is LG and label ``i`` stands for ``[i]``. H for a context-dependent
-model reads ``ilabels`` to map each window to the tree's transition states; only
-the monophone H exists so far (:mod:`asr.graph.h`).
+model reads ``ilabels`` to map each window to the tree's transition states
+(:func:`asr.graph.h.cd_hmm_fst_text`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The HMM transducer H (transition ids -> phones), with self-loops included.
+"""The HMM transducer H (transition ids -> phones, or phones in context), with self-loops included.
 
 Input labels are transition ids + 1 (0 is epsilon; transition id ``2 * s + {0 self-loop,
 1 forward}`` of transition state ``s``, see :mod:`asr.hmm.transition_model`); output
@@ -33,6 +33,15 @@ Weights: ``-scale * ln p`` for every transition, with ``scale`` the self-loop sc
 ``mkgraph.sh`` builds with ``--transition-scale 1.0 --self-loop-scale 0.1``: the
 forward probability ignoring self-loops is 1 and ``add-self-loops`` gives the
 self-loop ``scale * ln p`` and the exits ``scale * ln (1 - p)``.
+
+Context-dependent models (:func:`cd_hmm_fst_text`): H's output labels are CLG's input
+labels, each standing for a phone window (``ilabels`` of :func:`asr.graph.c.compose_context`).
+The window's HMM is the centre phone's chain with, for state ``s``, the transition
+state ``(phone, s, tree.pdf(window, s))``. Windows whose transition-state sequences
+are equal share one chain: each writes its own label on its first arc from the hub
+(the ambiguity is resolved when H o CLG is determinized). Every disambiguation
+label of CLG (``ilabels[i] == [-d]``, and ``[0]`` for Kaldi's ``#-1``) gets a hub
+self-loop reading ``num_transition_ids + 1 + j`` (``j = 0, 1, ...`` in label order).
 """
 
 from __future__ import annotations
@@ -89,3 +98,68 @@ def hmm_fst_text(
         lines.append(arc_line(hub, hub, disambig_tid_label(tm, k), d, 0.0))
     lines.append(final_line(hub, 0.0))
     return "\n".join(lines) + "\n"
+
+
+def _chain_arcs(tm: TransitionModel, states: Sequence[int], hub: int, first: int,
+                olabels: Sequence[int], self_loop_scale: float) -> list[str]:
+    """Arcs of one HMM chain ``states`` (transition states) on graph states
+    ``first .. first + n - 1``: the entry arcs from ``hub``, one pair per output
+    label in ``olabels``, then the chain's own arcs (see the module docstring)."""
+    log_probs = tm.log_probs.tolist()
+    n = len(states)
+    chain = list(range(first, first + n))
+    dest = chain[1:] + [hub]
+    s0 = states[0]
+    lines = []
+    for olabel in olabels:
+        lines.append(arc_line(hub, chain[0], tm.transition_id(s0, False) + 1, olabel,
+                              -self_loop_scale * log_probs[s0][0]))
+        lines.append(arc_line(hub, dest[0], tm.transition_id(s0, True) + 1, olabel,
+                              -self_loop_scale * log_probs[s0][1]))
+    for i, s in enumerate(states):
+        lines.append(arc_line(chain[i], chain[i], tm.transition_id(s, False) + 1, 0,
+                              -self_loop_scale * log_probs[s][0]))
+        lines.append(arc_line(chain[i], dest[i], tm.transition_id(s, True) + 1, 0,
+                              -self_loop_scale * log_probs[s][1]))
+    return lines
+
+
+def cd_hmm_fst_text(tm: TransitionModel, tree, ilabels: Sequence[Sequence[int]],
+                    self_loop_scale: float = 0.1) -> tuple[str, int]:
+    """Context-dependent H in OpenFst text form, and its number of disambiguation labels.
+
+    Args:
+        tm: the tied transition model (phone ids in windows are ``tm`` index + 1).
+        tree: :class:`asr.gmm.tree.ContextDependency` (``pdf(window, state)``).
+        ilabels: CLG's input-label windows (``[]`` epsilon, ``[-d]``/``[0]``
+            disambiguation, else ``tree.context_width`` phone ids).
+        self_loop_scale: multiplies every transition log-probability.
+    """
+    hub = 0
+    chains: dict[tuple[int, ...], list[int]] = {}       # transition states -> labels
+    disambig: list[int] = []
+    central = tree.central_position
+    for label, window in enumerate(ilabels):
+        if label == 0 or len(window) == 0:
+            continue
+        if len(window) == 1 and window[0] <= 0:
+            disambig.append(label)
+            continue
+        if len(window) != tree.context_width:
+            raise ValueError(f"H: input label {label} has window {list(window)}, expected "
+                             f"{tree.context_width} phones")
+        phone = window[central] - 1
+        if not 0 <= phone < len(tm.phones):
+            raise ValueError(f"H: input label {label} has centre phone id {window[central]}")
+        n = tm.topology.num_states(tm.phones[phone])
+        states = tuple(tm.transition_state(phone, s, tree.pdf(window, s)) for s in range(n))
+        chains.setdefault(states, []).append(label)
+    lines: list[str] = []
+    next_state = 1
+    for states, labels in chains.items():
+        lines += _chain_arcs(tm, states, hub, next_state, labels, self_loop_scale)
+        next_state += len(states)
+    for j, label in enumerate(disambig):
+        lines.append(arc_line(hub, hub, tm.num_transition_ids + 1 + j, label, 0.0))
+    lines.append(final_line(hub, 0.0))
+    return "\n".join(lines) + "\n", len(disambig)

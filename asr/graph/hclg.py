@@ -7,7 +7,8 @@ Pipeline (every FST in the tropical semiring, costs = negated natural logs)::
     G   = ARPA -> FST, back-off arcs #0:<eps>                            (asr.lm.fst)
     LG  = minimize_encoded(determinize_star(L o G, use_log))
     CLG = context expansion of LG (identity for monophones)              (asr.graph.c)
-    H   = HMM transducer with self-loops, disambiguation loops at the hub (asr.graph.h)
+    H   = HMM transducer with self-loops, disambiguation loops at the hub (asr.graph.h;
+          for a tree-tied model its output labels are CLG's context windows)
     HCLG = arcsort(minimize_encoded(rmsymbols(determinize_star(H o CLG, use_log))))
 
 ``rmsymbols`` turns the disambiguation input labels into epsilon. HCLG's input labels
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from asr.graph.c import ContextSpec, compose_context
 from asr.graph.fstext import compile_text, fst_text
-from asr.graph.h import disambig_tid_label, hmm_fst_text
+from asr.graph.h import cd_hmm_fst_text, disambig_tid_label, hmm_fst_text
 from asr.graph.l import lexicon_fst_text
 from asr.hmm.transition_model import TransitionModel
 from asr.lexicon.disambig import add_disambig_symbols
@@ -121,13 +122,20 @@ def build_lg(lfst, gfst):
 
 
 def build_hclg(tm: TransitionModel, clg, phones: SymbolTable, num_disambig: int,
-               config: GraphConfig):
-    """``HCLG`` from CLG (monophone CLG = LG), disambiguation symbols removed, arcsorted."""
+               config: GraphConfig, tree=None, ilabels=None):
+    """``HCLG`` from CLG (monophone CLG = LG), disambiguation symbols removed, arcsorted.
+
+    With a ``tree`` (:class:`asr.gmm.tree.ContextDependency`) H is the context-dependent
+    one over CLG's ``ilabels`` windows."""
     import kaldifst
 
-    disambig_ids = [phones[f"#{k}"] for k in range(num_disambig + 1)]
-    phone_ids = [phones[p] for p in tm.phones]
-    hfst = compile_text(hmm_fst_text(tm, phone_ids, disambig_ids, config.self_loop_scale))
+    if tree is not None:
+        text, _ = cd_hmm_fst_text(tm, tree, ilabels, config.self_loop_scale)
+        hfst = compile_text(text)
+    else:
+        disambig_ids = [phones[f"#{k}"] for k in range(num_disambig + 1)]
+        phone_ids = [phones[p] for p in tm.phones]
+        hfst = compile_text(hmm_fst_text(tm, phone_ids, disambig_ids, config.self_loop_scale))
     kaldifst.arcsort(hfst, sort_type="olabel")
     kaldifst.arcsort(clg, sort_type="ilabel")
     hclg = kaldifst.compose(hfst, clg)
@@ -151,8 +159,8 @@ def remove_input_labels(fst, first: int):
 
 
 def make_graph(tm: TransitionModel, lexicon: Lexicon, arpa_model, words: SymbolTable | None = None,
-               config: GraphConfig | None = None) -> Graph:
-    """Build HCLG for a monophone transition model.
+               config: GraphConfig | None = None, tree=None) -> Graph:
+    """Build HCLG for a monophone transition model, or a tree-tied one with ``tree``.
 
     Args:
         tm: the acoustic model's transition model (phones and transition ids).
@@ -161,14 +169,19 @@ def make_graph(tm: TransitionModel, lexicon: Lexicon, arpa_model, words: SymbolT
         arpa_model: an :class:`asr.lm.arpa.ArpaModel` (G, via :func:`asr.lm.fst.compile_g`;
             n-grams over words missing from ``words`` are skipped).
         words: word table (default :func:`word_table` of the lexicon's words).
-        config: options.
+        config: options (``context_width``/``central_position`` are taken from ``tree``).
+        tree: the :class:`asr.gmm.tree.ContextDependency` of a context-dependent model.
     """
     from asr.lm.fst import compile_g
 
     cfg = config or GraphConfig()
+    if tree is not None:
+        tree.check_phones(tm)
+        cfg = GraphConfig(**{**asdict(cfg), "context_width": tree.context_width,
+                             "central_position": tree.central_position})
     spec = ContextSpec(cfg.context_width, cfg.central_position)
-    if not spec.is_monophone:
-        raise NotImplementedError("graph: only monophone H exists so far (context width 1)")
+    if not spec.is_monophone and tree is None:
+        raise ValueError("graph: a context-dependent graph needs the model's tree")
     lexicon, dropped = usable_lexicon(lexicon, tm.phones)
     if dropped:
         log.warning("graph: %d lexicon entries use phones the model lacks and are left out: %s",
@@ -183,13 +196,14 @@ def make_graph(tm: TransitionModel, lexicon: Lexicon, arpa_model, words: SymbolT
     gfst = compile_g(arpa_model, words, oov="skip")
     lg = build_lg(lfst, gfst)
     disambig_ids = [phones[f"#{k}"] for k in range(num_disambig + 1)]
-    clg, _ = compose_context(lg, spec, disambig_ids)
-    hclg = build_hclg(tm, clg, phones, num_disambig, cfg)
+    clg, ilabels = compose_context(lg, spec, disambig_ids)
+    hclg = build_hclg(tm, clg, phones, num_disambig, cfg, tree, ilabels)
     if hclg.num_states == 0:
         raise ValueError("graph: HCLG is empty (no LM word has a pronunciation?)")
     info = {"config": asdict(cfg), "num_transition_ids": tm.num_transition_ids,
             "num_states": hclg.num_states, "num_arcs": _num_arcs(hclg),
             "lg_states": lg.num_states, "num_disambig": num_disambig,
+            "clg_states": clg.num_states,
             "dropped_lexicon_entries": dropped}
     return Graph(hclg, words, phones, tm.num_transition_ids, lexicon, info)
 

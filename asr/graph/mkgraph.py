@@ -55,13 +55,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         parser = argparse.ArgumentParser(
             prog="python -m asr.graph.mkgraph",
             description="Build the decoding graph HCLG = H o C o L o G for a GMM-HMM model "
-                        "(monophone context) and write a graph dir: HCLG.fst (OpenFst binary), "
+                        "(context-dependent when the model dir has a tree) and write a graph dir: HCLG.fst (OpenFst binary), "
                         "HCLG.txt (small graphs), words.txt, phones.txt, lexicon.txt, info.json.")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--lang", help="lang dir from prepare_lang (words.txt, lexiconp.txt), "
                                     "position-independent phones matching the model")
     src.add_argument("--lexicon", help="lexicon file: Kaldi lexicon.txt or CMU .dic")
-    parser.add_argument("--model", required=True, help="experiment dir with final.mdl (or the file)")
+    parser.add_argument("--model", required=True,
+                        help="experiment dir with final.mdl (or the file); a 'tree' file beside "
+                             "it makes a triphone graph")
     lm = parser.add_mutually_exclusive_group(required=True)
     lm.add_argument("--lm", help="ARPA language model (.arpa)")
     lm.add_argument("--lm-text", help="Kaldi text file to estimate a Kneser-Ney LM from "
@@ -85,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
     model_path = model_path / "final.mdl" if model_path.is_dir() else model_path
     am = AcousticModel.load(model_path)
+    tree = None
+    if (model_path.parent / "tree").is_file():   # a tree-tied (triphone) model
+        from asr.gmm.tree import ContextDependency
+
+        tree = ContextDependency.load(model_path.parent / "tree")
     lexicon, words = load_lexicon_and_words(args.lang, args.lexicon)
     out = Path(args.out)
     if args.lm_text:
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         lm_source = args.lm
     config = GraphConfig(sil_phone=args.sil_phone, sil_prob=args.sil_prob,
                          self_loop_scale=args.self_loop_scale)
-    graph = make_graph(am.transition_model, lexicon, arpa, words, config)
+    graph = make_graph(am.transition_model, lexicon, arpa, words, config, tree)
     write_graph_dir(graph, out, {"model": str(model_path), "lm": lm_source,
                                  "build_s": round(time.perf_counter() - start, 2)})
     print(f"HCLG: {graph.info['num_states']} states, {graph.info['num_arcs']} arcs "

@@ -2,8 +2,9 @@
 
 A *transition state* is one ``(phone, hmm_state, pdf)`` triple, as in Kaldi. With
 monophones each phone state owns one pdf, so transition state ``k`` and pdf ``k``
-coincide; a tied (tree-clustered) model adds triples that share pdfs, and the rest
-of this class works unchanged.
+coincide. In a tied (tree-clustered, context-dependent) model a phone state has one
+transition state per pdf the tree can give it, so pdfs are shared between phones in
+context and a lookup needs the pdf: ``transition_state(phone, state, pdf)``.
 
 Each transition state has two transitions (see :mod:`asr.hmm.topology`)::
 
@@ -51,7 +52,16 @@ class TransitionModel:
             if not 0 <= p < len(self.phones) or not 0 <= s < topology.num_states(self.phones[p]):
                 raise ValueError(f"transition model: bad tuple phone={p} state={s}")
         self.num_pdfs = int(self.tuples[:, 2].max()) + 1 if len(self.tuples) else 0
-        self._index = {tuple(row[:2]): k for k, row in enumerate(self.tuples.tolist())}
+        rows = self.tuples.tolist()
+        self._index3 = {tuple(row): k for k, row in enumerate(rows)}
+        if len(self._index3) != len(rows):
+            raise ValueError("transition model: duplicate [phone, state, pdf] tuples")
+        # (phone, state) -> transition state, for (phone, state) pairs with one pdf only.
+        pairs: dict[tuple[int, int], list[int]] = {}
+        for k, row in enumerate(rows):
+            pairs.setdefault(tuple(row[:2]), []).append(k)
+        self._index = {key: ks[0] for key, ks in pairs.items() if len(ks) == 1}
+        self._tied_pairs = {key for key, ks in pairs.items() if len(ks) > 1}
         if log_probs is None:
             log_probs = torch.stack([topology.initial_log_probs(self.phones[p])[s]
                                      for p, s, _ in self.tuples.tolist()])
@@ -70,20 +80,36 @@ class TransitionModel:
     def num_transition_ids(self) -> int:
         return 2 * len(self.tuples)
 
-    def transition_state(self, phone: str | int, hmm_state: int) -> int:
-        """Transition-state index of ``(phone, hmm_state)`` (monophone lookup)."""
+    def transition_state(self, phone: str | int, hmm_state: int, pdf: int | None = None) -> int:
+        """Transition-state index of ``(phone, hmm_state)``, or of ``(phone, hmm_state,
+        pdf)`` in a tied model, where a phone state has one transition state per pdf
+        it can take (the pdf comes from the tree, :mod:`asr.gmm.tree`)."""
         p = self.phone_id[phone] if isinstance(phone, str) else phone
+        if pdf is not None:
+            k = self._index3.get((p, hmm_state, int(pdf)))
+            if k is None:
+                raise ValueError(f"transition model: no transition state for phone "
+                                 f"{self.phones[p]!r} state {hmm_state} pdf {pdf}")
+            return k
         try:
             return self._index[(p, hmm_state)]
         except KeyError:
+            if (p, hmm_state) in self._tied_pairs:
+                raise ValueError(f"transition model: phone {self.phones[p]!r} state "
+                                 f"{hmm_state} has several pdfs; give the pdf") from None
             raise ValueError(f"transition model: no state {hmm_state} for phone "
                              f"{self.phones[p]!r}") from None
 
     def pdf_of(self, phone: str | int, hmm_state: int) -> int:
         return int(self.tuples[self.transition_state(phone, hmm_state), 2])
 
+    @property
+    def is_tied(self) -> bool:
+        """True when some phone state has several pdfs (context-dependent model)."""
+        return bool(self._tied_pairs)
+
     def phone_states(self, phone: str | int) -> list[int]:
-        """Transition states of ``phone`` in HMM-state order."""
+        """Transition states of ``phone`` in HMM-state order (monophone lookup)."""
         p = self.phone_id[phone] if isinstance(phone, str) else phone
         return [self.transition_state(p, s) for s in range(self.topology.num_states(self.phones[p]))]
 

@@ -63,3 +63,26 @@ def test_state_dict_round_trip(tm):
 def test_duplicate_phones_rejected():
     with pytest.raises(ValueError, match="duplicate"):
         TransitionModel(["A", "A"], Topology())
+
+
+def test_tied_model_lookup_needs_the_pdf():
+    """A tied model: AH state 0 has two pdfs (two contexts), state 1 shares pdf 1."""
+    topo = Topology(TopologyConfig(num_states=2, silence_num_states=1))
+    tuples = torch.tensor([[0, 0, 0], [1, 0, 1], [1, 0, 2], [1, 1, 1]])
+    tm = TransitionModel(["SIL", "AH"], topo, tuples)
+    assert tm.is_tied and tm.num_pdfs == 3 and tm.num_transition_ids == 8
+    assert tm.transition_state("AH", 0, pdf=2) == 2
+    assert tm.transition_state("AH", 1) == 3 == tm.transition_state("AH", 1, pdf=1)
+    assert tm.transition_state("SIL", 0) == 0
+    with pytest.raises(ValueError, match="several pdfs"):
+        tm.transition_state("AH", 0)
+    with pytest.raises(ValueError, match="pdf 0"):
+        tm.transition_state("AH", 1, pdf=0)
+    assert tm.tid_to_pdf().tolist() == [0, 0, 1, 1, 2, 2, 1, 1]
+    assert not TransitionModel(["SIL", "AH"], topo).is_tied
+
+
+def test_duplicate_tuples_are_rejected():
+    topo = Topology(TopologyConfig(num_states=1, silence_num_states=1))
+    with pytest.raises(ValueError, match="duplicate"):
+        TransitionModel(["SIL"], topo, torch.tensor([[0, 0, 0], [0, 0, 0]]))

@@ -1,0 +1,271 @@
+"""Decode with an LDA+MLLT system (tri2) or a SAT system (tri3, two-pass fMLLR).
+
+Features: 13-dim MFCC + per-speaker CMVN, spliced +-3, times the system's
+``final.mat`` (:mod:`asr.gmm.train_sat`). The search and the output directory are
+those of :mod:`asr.decode.gmm` (same HCLG, settings sweep, ``text``/``ctm``/
+``decode_info.json``/``best_setting.json``).
+
+A SAT system (a model dir with ``trans.pt``) is decoded in passes, as Kaldi's
+``decode_fmllr.sh`` but from 1-best paths instead of lattices:
+
+1. First pass: speaker-independent features with ``final.alimdl`` (the SI model
+   trained with the SAT model's posteriors; ``final.mdl`` when absent) at one fixed
+   setting (``first_pass``: LM weight 12, as Kaldi's first-pass acoustic scale 1/12).
+2. fMLLR per speaker (``utt2spk`` of the data dir) with ``final.mdl``, from the
+   best paths' pdfs, silence frames weighted ``silence_weight`` (Kaldi 0.01).
+3. With ``fmllr_passes`` = 2 (default): decode the adapted features at the first-pass
+   setting, re-estimate fMLLR from those paths, starting from the first transform.
+4. Final pass: the adapted features with ``final.mdl`` under every setting.
+
+The transforms are written to ``OUT/trans.pt`` (speaker -> ``(40, 41)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import torch
+
+from asr.decode.gmm import (FRAME_SHIFT, Setting, _floats, _load_lexicon, _settings,
+                            _write_hyps, decode_settings, read_setting, transition_scores)
+from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
+from asr.utils.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+FIRST_PASS = Setting(12.0, 0.0)
+
+
+def load_system(model_dir: str | Path):
+    """``(final.mdl, final.alimdl or None, final.mat dict, speaker transforms or None)``:
+    the SAT parts are None for an LDA+MLLT system."""
+    from asr.gmm.am import AcousticModel
+    from asr.gmm.lda_mllt import load_transform
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model dir {model_dir} does not exist")
+    am = AcousticModel.load(model_dir / "final.mdl")
+    mat = load_transform(model_dir / "final.mat")
+    sat = (model_dir / "trans.pt").is_file()
+    alimdl = None
+    if sat and (model_dir / "final.alimdl").is_file():
+        alimdl = AcousticModel.load(model_dir / "final.alimdl")
+    return am, alimdl, mat, sat
+
+
+def best_paths(am, hclg, feats: Mapping[str, torch.Tensor], setting: Setting,
+               config: DecoderConfig) -> dict[str, torch.Tensor]:
+    """utt -> ``(T,)`` transition ids of the best path at ``setting`` (utterances that
+    fail to decode are left out)."""
+    cfg = DecoderConfig(**{**asdict(config), "acoustic_scale": 1.0 / setting.lm_weight,
+                           "lattice": False})
+    decoder = WfstDecoder(add_word_penalty(hclg, setting.word_insertion_penalty), cfg)
+    out = {}
+    for utt, x in feats.items():
+        try:
+            res = decoder.decode(transition_scores(am, x), utt)
+        except ValueError as err:
+            log.warning("first pass: %s", err)
+            continue
+        out[utt] = torch.as_tensor(res.labels - 1, dtype=torch.long)
+    return out
+
+
+def estimate_from_paths(am, si: Mapping[str, torch.Tensor], paths: Mapping[str, torch.Tensor],
+                        utt2spk: Mapping[str, str], init=None, silence_weight: float = 0.01,
+                        num_iters: int = 10, min_count: float = 50.0):
+    """fMLLR per speaker from best-path transition ids (see :mod:`asr.gmm.fmllr`)."""
+    from asr.gmm.fmllr import estimate_speaker_transforms
+    from asr.gmm.lda_mllt import silence_weights
+    from asr.gmm.train_sat import spk2utt_of
+
+    tm = am.transition_model
+    tid2pdf = tm.tid_to_pdf()
+    pdfs = {u: tid2pdf[t] for u, t in paths.items()}
+    weights = {u: silence_weights(tm, t, silence_weight) for u, t in paths.items()}
+    return estimate_speaker_transforms(am.gmm, si, pdfs, spk2utt_of(utt2spk, list(si)),
+                                       init=init, weights=weights, num_iters=num_iters,
+                                       min_count=min_count)
+
+
+def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.0,
+                       max_active: int = 7000, lm_weights: Sequence[float] | None = None,
+                       word_insertion_penalties: Sequence[float] | None = None,
+                       acoustic_scale: float = 0.1, first_pass: Setting = FIRST_PASS,
+                       fmllr_passes: int = 2, silence_weight: float = 0.01,
+                       max_utts: int | None = None, _return_hyps: bool = False) -> dict:
+    """Decode ``data_dir`` with a tri2/tri3 system; writes ``out_dir`` as
+    :func:`asr.decode.gmm.decode_datadir` (plus ``trans.pt`` for SAT). Returns the
+    summary written to ``decode_info.json``."""
+    from asr.gmm.fmllr import adapt_features
+    from asr.gmm.train_sat import lda_mllt_features, save_speaker_transforms, static_features
+    from asr.graph.hclg import read_graph_dir
+
+    out = Path(out_dir)
+    am, alimdl, mat, sat = load_system(model_dir)
+    hclg, words, info = read_graph_dir(graph_dir)
+    if info.get("num_transition_ids") != am.transition_model.num_transition_ids:
+        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
+                         f"transition ids, model {model_dir} has "
+                         f"{am.transition_model.num_transition_ids}")
+    lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
+    config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale)
+    timing: dict = {}
+    t0 = time.perf_counter()
+    raw, _, utt2spk = static_features(data_dir, max_utts)
+    si = lda_mllt_features(raw, mat["matrix"], int(mat.get("splice", 3)))
+    if am.gmm.dim != next(iter(si.values())).shape[1]:
+        raise ValueError(f"model {model_dir} has dim {am.gmm.dim}, its final.mat gives "
+                         f"{next(iter(si.values())).shape[1]}")
+    timing["features_s"] = time.perf_counter() - t0
+    feats = si
+    fmllr_info: dict = {}
+    if sat:
+        t0 = time.perf_counter()
+        paths = best_paths(alimdl or am, hclg, si, first_pass, config)
+        transforms, per_spk = estimate_from_paths(am, si, paths, utt2spk,
+                                                  silence_weight=silence_weight)
+        for _ in range(1, fmllr_passes):
+            adapted = adapt_features(si, utt2spk, transforms)
+            paths = best_paths(am, hclg, adapted, first_pass, config)
+            transforms, per_spk = estimate_from_paths(am, si, paths, utt2spk, init=transforms,
+                                                      silence_weight=silence_weight)
+        feats = adapt_features(si, utt2spk, transforms)
+        save_speaker_transforms(out / "trans.pt", transforms)
+        timing["adaptation_s"] = time.perf_counter() - t0
+        fmllr_info = {"first_pass": asdict(first_pass), "fmllr_passes": fmllr_passes,
+                      "speakers": len(transforms), "silence_weight": silence_weight,
+                      "alignment_model": "final.alimdl" if alimdl is not None else "final.mdl",
+                      "aux_gain_last_pass": {s: v["aux_after"] - v["aux_before"]
+                                             for s, v in per_spk.items()}}
+    t0 = time.perf_counter()
+    scores = {u: transition_scores(am, x) for u, x in feats.items()}
+    timing["loglikes_s"] = time.perf_counter() - t0
+    frames = sum(x.shape[0] for x in scores.values())
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config)
+    if len(settings) == 1:
+        _write_hyps(out, hyps[settings[0]], with_ctm=True)
+    else:
+        for s in settings:
+            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
+    search_s = sum(times.values()) / len(times)
+    audio_s = frames * FRAME_SHIFT
+    per_setting = sum(timing.values()) + search_s
+    summary = {
+        "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
+        "system": "sat" if sat else "lda_mllt", "utterances": len(scores),
+        "settings": [asdict(s) for s in settings], "beam": beam, "max_active": max_active,
+        **timing, "frames": frames, "audio_s": audio_s, "search_s_per_setting": search_s,
+        "rtf": per_setting / max(audio_s, 1e-9), "search_rtf": search_s / max(audio_s, 1e-9),
+        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
+        **({"fmllr": fmllr_info} if sat else {}),
+    }
+    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
+    if _return_hyps:
+        summary["_hyps"] = hyps
+    return summary
+
+
+def tune_on_dev_sat(model_dir, graph_dir, dev_data_dir, out_dir, *,
+                    lm_weights: Sequence[float] = tuple(range(7, 18)),
+                    word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
+                    **kwargs) -> dict:
+    """As :func:`asr.decode.gmm.tune_on_dev`: sweep, score on ``dev/text``, keep the best
+    (``best_setting.json``). The adaptation passes run once, at ``first_pass``."""
+    from asr.scoring.kaldi_text import read_text
+    from asr.scoring.wer import score
+
+    out = Path(out_dir)
+    summary = decode_datadir_sat(model_dir, graph_dir, dev_data_dir, out, lm_weights=lm_weights,
+                                 word_insertion_penalties=word_insertion_penalties,
+                                 _return_hyps=True, **kwargs)
+    hyps = summary.pop("_hyps")
+    ref = read_text(Path(dev_data_dir) / "text")
+    ref = {u: ref[u] for u in next(iter(hyps.values()))}
+    sweep, best, best_wer = {}, None, float("inf")
+    for setting, h in hyps.items():
+        wer = score(ref, {u: " ".join(x.words) for u, x in h.items()}).error_rate
+        sweep[setting.name] = wer
+        if wer < best_wer:
+            best, best_wer = setting, wer
+    _write_hyps(out, hyps[best], with_ctm=True)
+    choice = {**asdict(best), "wer": best_wer, "dev": str(dev_data_dir), "sweep": sweep}
+    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
+    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
+    return choice
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Arguments of ``asr decode-gmm-sat`` (those of ``asr decode-gmm`` plus the
+    adaptation options)."""
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog="python -m asr.decode.gmm_sat",
+            description="Decode with an LDA+MLLT (tri2) or SAT (tri3: two-pass fMLLR) GMM "
+                        "system. --tune on dev writes OUT/best_setting.json; --setting uses it.")
+    parser.add_argument("--model", required=True, help="experiment dir (final.mdl, final.mat[, trans.pt, final.alimdl])")
+    parser.add_argument("--graph", required=True, help="graph dir (HCLG.fst, words.txt, info.json)")
+    parser.add_argument("--data", required=True, help="Kaldi data dir to decode (wav.scp, utt2spk)")
+    parser.add_argument("--out", required=True, help="output decode dir")
+    parser.add_argument("--beam", type=float, default=13.0)
+    parser.add_argument("--max-active", type=int, default=7000)
+    parser.add_argument("--acoustic-scale", type=float, default=0.1,
+                        help="acoustic scale when neither --tune nor --setting is given")
+    parser.add_argument("--tune", action="store_true", help="sweep settings on this (dev) set")
+    parser.add_argument("--lm-weights", default="7 8 9 10 11 12 13 14 15 16 17")
+    parser.add_argument("--penalties", default="0 0.5 1")
+    parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
+    parser.add_argument("--first-pass-lm-weight", type=float, default=FIRST_PASS.lm_weight,
+                        help="LM weight of the speaker-independent pass(es) (SAT)")
+    parser.add_argument("--fmllr-passes", type=int, default=2,
+                        help="fMLLR estimates, each from a decode (SAT)")
+    parser.add_argument("--silence-weight", type=float, default=0.01,
+                        help="weight of silence frames in the fMLLR statistics (SAT)")
+    parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.tune and args.setting:
+        raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
+    if args.fmllr_passes < 1:
+        raise ValueError(f"--fmllr-passes must be >= 1, got {args.fmllr_passes}")
+    common = dict(beam=args.beam, max_active=args.max_active,
+                  first_pass=Setting(args.first_pass_lm_weight, 0.0),
+                  fmllr_passes=args.fmllr_passes, silence_weight=args.silence_weight,
+                  max_utts=args.max_utts)
+    if args.tune:
+        choice = tune_on_dev_sat(args.model, args.graph, args.data, args.out,
+                                 lm_weights=_floats(args.lm_weights),
+                                 word_insertion_penalties=_floats(args.penalties), **common)
+        print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
+              f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
+        return 0
+    lm_weights = penalties = None
+    if args.setting:
+        s = read_setting(args.setting)
+        lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
+    summary = decode_datadir_sat(args.model, args.graph, args.data, args.out,
+                                 lm_weights=lm_weights, word_insertion_penalties=penalties,
+                                 acoustic_scale=args.acoustic_scale, **common)
+    print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
+          f"-> {Path(args.out) / 'text'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from asr.utils import run_cli
+
+    return run_cli(build_parser, run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
