@@ -6,6 +6,7 @@ transcript), JSON (with word timings from the CTC alignment) or SRT subtitles.
 
 Examples:
   asr transcribe --model recipes/an4/exp/e2e audio1.flac audio2.wav
+  asr transcribe --model recipes/an4/exp/tri3 audio1.flac     # GMM, SAT, hybrid, phone CTC: via their graph
   asr transcribe --model exp/e2e --format json --out result.json *.wav
   asr transcribe --model exp/e2e --format srt talk.wav > talk.srt
 

@@ -216,7 +216,7 @@ def _prepare(model_dir, graph_dir, data_dir, max_utts):
                          f"{am.transition_model.num_transition_ids}")
     lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
     t0 = time.perf_counter()
-    feats, _ = datadir_features(data_dir, max_utts)
+    feats, _ = datadir_features(data_dir, max_utts, transcribed_only=False)
     t1 = time.perf_counter()
     scores = {u: transition_scores(am, x) for u, x in feats.items()}
     t2 = time.perf_counter()

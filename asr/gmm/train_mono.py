@@ -223,9 +223,14 @@ def read_lexicon(path: str | Path) -> dict[str, list[list[str]]]:
 FEATURES = "mfcc(13, kaldi defaults) + cmvn(mean, per speaker) + deltas(order 2, window 2)"
 
 
-def datadir_features(data_dir: str | Path, max_utts: int | None = None
+def datadir_features(data_dir: str | Path, max_utts: int | None = None,
+                     transcribed_only: bool = True
                      ) -> tuple[dict[str, torch.Tensor], dict[str, list[str]]]:
-    """MFCC + per-speaker CMVN + deltas and word transcripts of a Kaldi data dir."""
+    """MFCC + per-speaker CMVN + deltas and word transcripts of a Kaldi data dir.
+
+    ``transcribed_only``: keep only utterances with a transcript (training); decoding
+    passes False so that untranscribed audio is decoded too.
+    """
     from asr.audio.io import load_audio
     from asr.data.datadir import DataDir
     from asr.features import functional as F
@@ -233,13 +238,14 @@ def datadir_features(data_dir: str | Path, max_utts: int | None = None
 
     # Keep FEATURES (stored in the model) in step with this pipeline.
     data = DataDir.load(data_dir)
-    utts = [u for u in data.utterances if u in data.text][:max_utts]
+    utts = [u for u in data.utterances if u in data.text or not transcribed_only][:max_utts]
     mfccs = {}
     for utt in utts:
         entry, start, end = data.wav_entry(utt)
         mfccs[utt] = F.mfcc(load_audio(entry, 16000, start=start, end=end))
     utt2spk = {u: data.utt2spk.get(u, u) for u in utts}
-    return add_deltas_cmvn(mfccs, utt2spk), {u: data.text[u].split() for u in utts}
+    return add_deltas_cmvn(mfccs, utt2spk), {u: data.text[u].split() for u in utts
+                                             if u in data.text}
 
 
 def build_parser(parser=None):

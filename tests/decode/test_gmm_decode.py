@@ -116,3 +116,48 @@ def test_nbest_lists(setup):
         assert costs == sorted(costs)
         assert len({tuple(r[3:]) for r in mine}) == len(mine)
         assert " ".join(mine[0][3:]) == best[utt].strip()
+
+
+def test_transcribe_files_with_a_gmm_system(setup, an4_dir, tmp_path):
+    """`asr.transcribe` on a GMM dir: same words as decoding the data dir (a 44.1 kHz
+    stereo copy of one file included), untranscribed audio decoded, long files cut."""
+    import numpy as np
+    import soundfile as sf
+
+    from asr import transcribe
+    from asr.audio import load_audio
+
+    import shutil
+
+    from asr.data import DataDir
+
+    root, _ = setup
+    system = tmp_path / "mono"  # model + graph only: no tuned setting from other tests
+    system.mkdir()
+    shutil.copy(root / "mono" / "final.mdl", system)
+    shutil.copytree(root / "mono" / "graph", system / "graph")
+    # reference: the data dir decoded with one speaker per utterance (CMVN per file, as
+    # transcribe does for independent files)
+    per_utt = DataDir.load(root / "test")
+    per_utt.utt2spk = {u: u for u in per_utt.utterances}
+    per_utt.save(tmp_path / "per_utt")
+    out = tmp_path / "decode_ref"
+    decode_datadir(system, system / "graph", tmp_path / "per_utt", out)
+    expected = dict(line.split(" ", 1) for line in (out / "text").read_text().splitlines())
+    paths = [an4_dir / "wav" / "an4test_clstk" / "fcaw" / f"{u.split('-')[1]}-fcaw-b.flac"
+             for u in TEST_UTTS]
+    wave = load_audio(paths[0], 44100).numpy()
+    stereo = tmp_path / "stereo44k.wav"
+    sf.write(stereo, np.stack([wave, wave], axis=1), 44100)
+    results = transcribe(system, [*paths, stereo], timings=True)
+    assert [r["text"] for r in results[:3]] == [expected[u].strip() for u in TEST_UTTS]
+    # the stereo 44.1 kHz copy went through two resamplings: nearly the same words
+    from asr.scoring.wer import word_error_rate
+
+    assert results[3]["duration"] == pytest.approx(results[0]["duration"], abs=0.01)
+    assert word_error_rate({"a": results[0]["text"]}, {"a": results[3]["text"]}) <= 0.35
+    assert [w["word"] for w in results[0]["words"]] == results[0]["text"].split()
+    # cut into 1 s pieces: still words, timings increasing across the pieces
+    pieces = transcribe(system, [paths[0]], timings=True, chunk_seconds=1.0)[0]
+    starts = [w["start"] for w in pieces["words"]]
+    assert starts == sorted(starts) and pieces["duration"] == results[0]["duration"]
