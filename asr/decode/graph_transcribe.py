@@ -27,8 +27,11 @@ def system_kind(model_dir: str | Path) -> str | None:
     d = Path(model_dir)
     if (d / "final.mdl").is_file():
         return "gmm_sat" if (d / "final.mat").is_file() else "gmm"
-    if (d / "hybrid.yaml").is_file() or (d / "priors.pt").is_file():
-        return "hybrid"
+    if (d / "final.pt").is_file() and not (d / "tokenizer").is_dir():
+        import torch
+
+        state = torch.load(d / "final.pt", map_location="cpu", weights_only=True)
+        return "hybrid" if state.get("format") == "asr.hybrid" else None
     tokenizer = d / "tokenizer" / "tokenizer.yaml"
     if tokenizer.is_file() and "kind: phone" in tokenizer.read_text(encoding="utf-8"):
         return "ctc_hlg"

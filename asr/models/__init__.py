@@ -10,6 +10,7 @@ from asr.models.registry import (
     model_config, register_model,
 )
 from asr.models import conformer_aed  # noqa: F401  (registers "conformer_aed")
+from asr.models import tdnn  # noqa: F401  (registers "tdnn")
 from asr.models.conformer_aed import ConformerAED, ConformerAEDConfig
 
 __all__ = [

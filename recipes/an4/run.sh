@@ -24,6 +24,10 @@
 #   24 tri3_graph   HCLG for tri3                                -> exp/tri3/graph
 #   25 tri3_decode  two passes (speaker-independent pass -> fMLLR -> adapted pass), tuned on dev
 #                                                               -> exp/tri3/decode_{dev,test}
+#   26 hybrid_train TDNN frame classifier (fbank 40 + speaker CMVN) on tri3's tied-state
+#                   alignments; posteriors / priors replace the GMM's likelihoods -> exp/hybrid
+#   27 hybrid_decode through exp/tri3/graph, LM weight + penalty tuned on dev
+#                                                               -> exp/hybrid/decode_{dev,test}
 #   30 e2e_train    Conformer CTC/attention on BPE (conf/e2e/an4.yaml; fbank on the fly)
 #                                                               -> exp/e2e
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
@@ -188,6 +192,14 @@ stage_sat_decode() {  # $1 = tri2 | tri3
   for set in dev test; do score "$exp/$1/decode_$set" "$set"; done
 }
 
+stage_hybrid_decode() {
+  asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/dev" \
+    --out "$exp/hybrid/decode_dev" --tune
+  asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/test" \
+    --out "$exp/hybrid/decode_test" --setting "$exp/hybrid/decode_dev/best_setting.json"
+  for set in dev test; do score "$exp/hybrid/decode_$set" "$set"; done
+}
+
 stage_e2e_train() {
   asr train --config "$e2e_config" --train "$data/train" --valid "$data/dev" --exp-dir "$exp/e2e"
 }
@@ -252,6 +264,9 @@ run_stage 23 tri3_train asr train-sat --data "$data/train" --lexicon "$lexicon" 
 run_stage 24 tri3_graph asr mkgraph --lexicon "$lexicon" --model "$exp/tri3" \
   --lm-text "$data/train/text" --lm-order 2 --out "$exp/tri3/graph"
 run_stage 25 tri3_decode stage_sat_decode tri3
+run_stage 26 hybrid_train asr train-hybrid --data "$data/train" --ali-dir "$exp/tri3" \
+  --out "$exp/hybrid"
+run_stage 27 hybrid_decode stage_hybrid_decode
 run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
 run_stage 32 e2e_tune stage_e2e_tune
