@@ -44,8 +44,12 @@ def _graph_dir(model_dir: Path) -> Path:
     info = model_dir / "decode_dev" / "decode_info.json"
     if info.is_file():
         graph = json.loads(info.read_text(encoding="utf-8")).get("graph")
-        if graph and Path(graph).is_dir():
-            return Path(graph)
+        if graph:
+            # a relative path is relative to where the decode ran (a recipe dir, above
+            # the model dir)
+            for base in (Path.cwd(), *model_dir.resolve().parents):
+                if (base / graph).is_dir():
+                    return base / graph
     raise FileNotFoundError(f"{model_dir}: no graph/ dir and no decode_dev/decode_info.json "
                             "naming one; build the graph first (asr mkgraph / mkgraph-ctc)")
 
