@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asr.decode.gmm import Setting, read_setting
+from asr.decode.gmm import Setting, _floats, choose_setting, read_setting
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -204,11 +204,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
     and pick the lowest WER (ties: the first in sweep order). Writes ``out_dir/text`` of
     the best setting, the per-setting texts and ``best_setting.json``
     (``{"lm_weight", "word_insertion_penalty", "wer", "sweep": {name: wer}}``)."""
-    from asr.scoring.kaldi_text import read_text
-    from asr.scoring.wer import score
-
     ref_path = Path(dev_data_dir) / "text"
-    if not ref_path.is_file():
+    if not ref_path.is_file():  # before decoding, not after
         raise FileNotFoundError(f"tuning needs reference transcripts: {ref_path} is missing")
     out = Path(out_dir)
     summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
@@ -217,28 +214,12 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              blank_penalty=blank_penalty, max_utts=max_utts,
                              model_file=model_file, _return_hyps=True)
     hyps = summary.pop("_hyps")
-    ref = read_text(ref_path)
-    ref = {u: ref[u] for u in next(iter(hyps.values()))}
-    sweep = {}
-    best, best_wer = None, float("inf")
-    for setting, h in hyps.items():
-        wer = score(ref, {u: " ".join(w) for u, w in h.items()}).error_rate
-        sweep[setting.name] = wer
-        if wer < best_wer:
-            best, best_wer = setting, wer
-    _write_text(out / "text", hyps[best])
-    choice = {**asdict(best), "wer": best_wer, "blank_penalty": blank_penalty,
-              "dev": str(dev_data_dir), "sweep": sweep}
-    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
-    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
-    return choice
+    return choose_setting(hyps, dev_data_dir, out,
+                          lambda best: _write_text(out / "text", hyps[best]),
+                          extra={"blank_penalty": blank_penalty})
 
 
 # ---------------------------------------------------------------- command line
-
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.replace(",", " ").split()]
-
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The command-line arguments (also used by the `asr decode-ctc-hlg` subcommand)."""

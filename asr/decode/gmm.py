@@ -274,6 +274,34 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
     return summary
 
 
+def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_data_dir,
+                   out_dir, write_best, extra: Mapping | None = None) -> dict:
+    """Score each setting's hypotheses (``utt -> words``) against ``dev_data_dir/text``,
+    keep the lowest WER (ties: the first in sweep order), call ``write_best(setting)`` to
+    write that setting's outputs, then (last) ``out_dir/best_setting.json``: ``{"lm_weight", "word_insertion_penalty", **extra,
+    "wer", "dev", "sweep": {name: wer}}``. Shared by every graph decoder's dev tuning."""
+    from asr.scoring.kaldi_text import read_text
+    from asr.scoring.wer import score
+
+    ref_path = Path(dev_data_dir) / "text"
+    if not ref_path.is_file():
+        raise FileNotFoundError(f"tuning needs reference transcripts: {ref_path} is missing")
+    ref = read_text(ref_path)
+    ref = {u: ref[u] for u in next(iter(words.values()))}
+    sweep, best, best_wer = {}, None, float("inf")
+    for setting, hyps in words.items():
+        wer = score(ref, {u: " ".join(w) for u, w in hyps.items()}).error_rate
+        sweep[setting.name] = wer
+        if wer < best_wer:
+            best, best_wer = setting, wer
+    write_best(best)
+    choice = {**asdict(best), **(extra or {}), "wer": best_wer, "dev": str(dev_data_dir),
+              "sweep": sweep}
+    atomic_write_text(Path(out_dir) / "best_setting.json", json.dumps(choice, indent=1) + "\n")
+    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
+    return choice
+
+
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 lm_weights: Sequence[float] = tuple(range(7, 18)),
                 word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
@@ -282,29 +310,14 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
     and pick the lowest WER (ties: the first in sweep order). Writes ``out_dir/text`` and
     ``ctm`` of the best setting, the per-setting texts and ``best_setting.json``
     (``{"lm_weight", "word_insertion_penalty", "wer", "sweep": {name: wer}}``)."""
-    from asr.scoring.kaldi_text import read_text
-    from asr.scoring.wer import score
-
     out = Path(out_dir)
     summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              max_utts=max_utts, _return_hyps=True)
     hyps = summary.pop("_hyps")
-    ref = read_text(Path(dev_data_dir) / "text")
-    ref = {u: ref[u] for u in next(iter(hyps.values()))}
-    sweep = {}
-    best, best_wer = None, float("inf")
-    for setting, h in hyps.items():
-        wer = score(ref, {u: " ".join(x.words) for u, x in h.items()}).error_rate
-        sweep[setting.name] = wer
-        if wer < best_wer:
-            best, best_wer = setting, wer
-    _write_hyps(out, hyps[best], with_ctm=True)
-    choice = {**asdict(best), "wer": best_wer, "dev": str(dev_data_dir), "sweep": sweep}
-    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
-    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
-    return choice
+    return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
+                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True))
 
 
 def read_setting(path: str | Path) -> Setting:

@@ -33,7 +33,8 @@ from typing import Mapping, Sequence
 import torch
 
 from asr.decode.gmm import (FRAME_SHIFT, Setting, _floats, _load_lexicon, _settings,
-                            _write_hyps, decode_settings, read_setting, transition_scores)
+                            _write_hyps, choose_setting, decode_settings, read_setting,
+                            transition_scores)
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -180,27 +181,13 @@ def tune_on_dev_sat(model_dir, graph_dir, dev_data_dir, out_dir, *,
                     **kwargs) -> dict:
     """As :func:`asr.decode.gmm.tune_on_dev`: sweep, score on ``dev/text``, keep the best
     (``best_setting.json``). The adaptation passes run once, at ``first_pass``."""
-    from asr.scoring.kaldi_text import read_text
-    from asr.scoring.wer import score
-
     out = Path(out_dir)
     summary = decode_datadir_sat(model_dir, graph_dir, dev_data_dir, out, lm_weights=lm_weights,
                                  word_insertion_penalties=word_insertion_penalties,
                                  _return_hyps=True, **kwargs)
     hyps = summary.pop("_hyps")
-    ref = read_text(Path(dev_data_dir) / "text")
-    ref = {u: ref[u] for u in next(iter(hyps.values()))}
-    sweep, best, best_wer = {}, None, float("inf")
-    for setting, h in hyps.items():
-        wer = score(ref, {u: " ".join(x.words) for u, x in h.items()}).error_rate
-        sweep[setting.name] = wer
-        if wer < best_wer:
-            best, best_wer = setting, wer
-    _write_hyps(out, hyps[best], with_ctm=True)
-    choice = {**asdict(best), "wer": best_wer, "dev": str(dev_data_dir), "sweep": sweep}
-    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
-    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
-    return choice
+    return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
+                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True))
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

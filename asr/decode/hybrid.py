@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from asr.decode.gmm import (
-    FRAME_SHIFT, _floats, _load_lexicon, _settings, _write_hyps, decode_settings, read_setting,
+    FRAME_SHIFT, _floats, _load_lexicon, _settings, _write_hyps, choose_setting, decode_settings,
+    read_setting,
 )
 from asr.decode.wfst import DecoderConfig
 from asr.utils.io import atomic_write_text
@@ -127,29 +128,15 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
     ``dev_data_dir/text`` and keep the lowest WER (ties: the first in sweep order).
     Writes ``out_dir/text``, ``ctm`` and ``best_setting.json`` as
     :func:`asr.decode.gmm.tune_on_dev` (plus ``prior_scale``)."""
-    from asr.scoring.kaldi_text import read_text
-    from asr.scoring.wer import score
-
     out = Path(out_dir)
     summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              prior_scale=prior_scale, max_utts=max_utts, _return_hyps=True)
     hyps = summary.pop("_hyps")
-    ref = read_text(Path(dev_data_dir) / "text")
-    ref = {u: ref[u] for u in next(iter(hyps.values()))}
-    sweep, best, best_wer = {}, None, float("inf")
-    for setting, h in hyps.items():
-        wer = score(ref, {u: " ".join(x.words) for u, x in h.items()}).error_rate
-        sweep[setting.name] = wer
-        if wer < best_wer:
-            best, best_wer = setting, wer
-    _write_hyps(out, hyps[best], with_ctm=True)
-    choice = {**asdict(best), "prior_scale": prior_scale, "wer": best_wer,
-              "dev": str(dev_data_dir), "sweep": sweep}
-    atomic_write_text(out / "best_setting.json", json.dumps(choice, indent=1) + "\n")
-    log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
-    return choice
+    return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
+                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
+                          extra={"prior_scale": prior_scale})
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
