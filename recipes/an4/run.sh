@@ -54,6 +54,8 @@ set -euo pipefail
 # The body is one brace group: bash reads all of it before running any, so editing this
 # file while it runs cannot change what a running recipe does.
 {
+. "$(dirname "$0")/../lib/recipe.sh"
+recipe_name=an4
 
 stage=0
 stop_stage=100
@@ -71,7 +73,6 @@ stages=
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; }
 # Paths given on the command line are relative to where run.sh was started.
-abspath() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 invocation="$0 $*"
 while (($#)); do
   case "$1" in
@@ -94,48 +95,7 @@ while (($#)); do
 done
 
 recipe_dir=$(cd "$(dirname "$0")" && pwd)
-cd "$recipe_dir"
-# Use the repository's virtual environment when there is one (scripts/setup_env.sh).
-repo_venv="$recipe_dir/../../.venv"
-[[ -x $repo_venv/bin/asr ]] && export PATH="$(cd "$repo_venv/bin" && pwd):$PATH"
-command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash scripts/setup_env.sh' and activate .venv" >&2; exit 1; }
-mkdir -p "$exp/log" "$exp/.done"
-
-# One run at a time per experiment dir: a second one stops here, naming the holder.
-exec 9>"$exp/.lock"
-if ! flock -n 9; then
-  echo "run.sh: $(cd "$exp" && pwd) is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
-  exit 1
-fi
-echo "pid $$ on $(hostname) since $(date '+%F %T'): $invocation" > "$exp/.lock.owner"
-
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [an4] $*" >&2; }
-
-# selected N: whether stage N is in --stages (when given), else in --stage..--stop-stage.
-selected() {
-  local n=$1 range
-  if [[ -z $stages ]]; then ((n >= stage && n <= stop_stage)); return; fi
-  for range in ${stages//,/ }; do
-    ((n >= ${range%-*} && n <= ${range#*-})) && return 0
-  done
-  return 1
-}
-
-# run_stage N NAME COMMAND...: run COMMAND if N is selected and not already done.
-run_stage() {
-  local n=$1 name=$2; shift 2
-  selected "$n" || return 0
-  local marker="$exp/.done/stage$n.$name"
-  if [[ -f $marker && $force == false ]]; then
-    log "Stage $n: $name already done ($marker); --force to redo"
-    return 0
-  fi
-  log "Stage $n: $name"
-  local start=$SECONDS
-  "$@"
-  printf '%s\n' "$*" > "$marker.tmp" && mv "$marker.tmp" "$marker"
-  log "Stage $n: $name finished in $((SECONDS - start)) s"
-}
+recipe_enter "$recipe_dir"
 
 stage_data() {
   if ((train_utts > 0 || eval_utts > 0)); then

@@ -65,6 +65,8 @@ set -euo pipefail
 # The body is one brace group: bash reads all of it before running any, so editing this
 # file while it runs cannot change what a running recipe does.
 {
+. "$(dirname "$0")/../lib/recipe.sh"
+recipe_name=librispeech
 
 stage=0
 stop_stage=100
@@ -98,7 +100,6 @@ lm_weight=0.5
 
 usage() { sed -n '/^set -euo/q;2,$p' "$0"; }
 # Paths given on the command line are relative to where run.sh was started.
-abspath() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
 invocation="$0 $*"
 while (($#)); do
   case "$1" in
@@ -142,38 +143,7 @@ case "$train_set" in
 esac
 
 recipe_dir=$(cd "$(dirname "$0")" && pwd)
-cd "$recipe_dir"
-# Use the repository's virtual environment when there is one (scripts/setup_env.sh).
-repo_venv="$recipe_dir/../../.venv"
-[[ -x $repo_venv/bin/asr ]] && export PATH="$(cd "$repo_venv/bin" && pwd):$PATH"
-command -v asr >/dev/null || { echo "run.sh: 'asr' not on PATH; run 'bash scripts/setup_env.sh' and activate .venv" >&2; exit 1; }
-mkdir -p "$exp/log" "$exp/.done"
-
-# One run at a time per experiment dir: a second one stops here, naming the holder.
-exec 9>"$exp/.lock"
-if ! flock -n 9; then
-  echo "run.sh: $exp is in use by another run: $(cat "$exp/.lock.owner" 2>/dev/null)" >&2
-  exit 1
-fi
-echo "pid $$ on $(hostname) since $(date '+%F %T'): $invocation" > "$exp/.lock.owner"
-
-log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [librispeech] $*" >&2; }
-
-# run_stage N NAME COMMAND...: run COMMAND if N is selected and not already done.
-run_stage() {
-  local n=$1 name=$2; shift 2
-  ((n >= stage && n <= stop_stage)) || return 0
-  local marker="$exp/.done/stage$n.$name"
-  if [[ -f $marker && $force == false ]]; then
-    log "Stage $n: $name already done ($marker); --force to redo"
-    return 0
-  fi
-  log "Stage $n: $name"
-  local start=$SECONDS
-  "$@"
-  printf '%s\n' "$*" > "$marker.tmp" && mv "$marker.tmp" "$marker"
-  log "Stage $n: $name finished in $((SECONDS - start)) s"
-}
+recipe_enter "$recipe_dir"
 
 # has_command NAME: the installed toolkit has `asr NAME` (later systems are optional).
 has_command() { asr --help | grep -w -- "$1" >/dev/null; }
@@ -324,7 +294,7 @@ run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" -
 run_stage 32 e2e_decode stage_e2e_decode e2e
 run_stage 33 e2e_lm_decode stage_e2e_decode e2e_lm
 # Stage 99 always runs when selected: it only reads results.
-if ((99 >= stage && 99 <= stop_stage)); then
+if selected 99; then
   log "Stage 99: compare"
   stage_compare
 fi
