@@ -27,7 +27,7 @@
 #   mono       train-mono         10-12         10-12
 #   tri1       train-tri          13-15         20-22   (after mono)
 #   tri3       train-sat          20-25         -       (tri2 + tri3)
-#   hybrid     train-hybrid       26-27         -       (after tri3)
+#   hybrid     train-hybrid       27-28         -       (after tri3)
 #   phone_ctc  mkgraph-ctc        40-43         -
 #   e2e        train              30-33         30-33   (e2e and e2e_lm)
 # A "-" means the recipe has no such stages yet: when they are added to a recipe, add
@@ -83,7 +83,7 @@ repo_venv="$recipes/../.venv"
 command -v asr >/dev/null || { echo "sweep.sh: 'asr' not on PATH; activate .venv" >&2; exit 1; }
 
 # Stage ranges per system in each recipe; "prep" = data/feature stages run first.
-declare -A an4_stages=([prep]=0-1 [mono]=10-12 [tri1]=13-15 [tri3]=20-25 [hybrid]=26-27 [e2e]=30-33 [phone_ctc]=40-43)
+declare -A an4_stages=([prep]=0-1 [mono]=10-12 [tri1]=13-15 [tri3]=20-25 [hybrid]=27-28 [e2e]=30-33 [phone_ctc]=40-43)
 declare -A libri_stages=([prep]=0-3 [mono]=10-12 [tri1]=20-22 [e2e]=30-33)
 declare -A needs=([mono]=train-mono [tri1]=train-tri [tri3]=train-sat [hybrid]=train-hybrid
                   [phone_ctc]=mkgraph-ctc [e2e]=train)

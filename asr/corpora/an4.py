@@ -25,8 +25,12 @@ import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from asr.data.datadir import DataDir
 
 log = logging.getLogger(__name__)
 

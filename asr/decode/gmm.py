@@ -16,7 +16,8 @@ Output directory::
     text                    hypotheses of the chosen setting (Kaldi text, utterance ids)
     ctm                     word timings: ``utt 1 start duration word`` (seconds, 10 ms frames)
     settings/<name>/text    one per setting when sweeping (``lmwt10_wip0.5``)
-    nbest.txt               with ``nbest`` > 0: ``utt rank cost words...`` per hypothesis
+    nbest.txt               with ``nbest`` > 0: ``utt rank total graph acoustic words...``
+                            per hypothesis (costs: :mod:`asr.decode.rescore`)
     decode_info.json        setting(s), options, timings and real-time factor
     best_setting.json       (tune_on_dev only) the chosen setting and every setting's WER
 
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asr.decode.rescore import NbestEntry, nbest_lines
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -62,7 +64,7 @@ class UttHyp:
     words: list[str]
     segments: list[tuple[str, int, int]]   # (word, first frame, number of frames)
     reached_final: bool
-    nbest: list[tuple[list[str], float]] = field(default_factory=list)  # (words, cost)
+    nbest: list = field(default_factory=list)  # asr.decode.rescore.NbestEntry, best first
 
 
 # ---------------------------------------------------------------- scores
@@ -177,7 +179,7 @@ def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndar
             segs = word_segments(ws, phone_segments(res.labels, tm), lexicon, sil) or []
             out[utt] = UttHyp(ws, segs, res.reached_final)
             if nbest > 0:
-                out[utt].nbest = [([words_table[w] for w in ids], g + a)
+                out[utt].nbest = [NbestEntry([words_table[w] for w in ids], g, a)
                                   for ids, g, a in decoder.nbest(res, nbest)]
         hyps[setting] = out
         times[setting] = time.perf_counter() - start
@@ -190,9 +192,7 @@ def _write_hyps(out: Path, hyps: Mapping[str, UttHyp], with_ctm: bool) -> None:
     atomic_write_text(out / "text", "".join(f"{u} {' '.join(h.words)}".rstrip() + "\n"
                                             for u, h in sorted(hyps.items())))
     if any(h.nbest for h in hyps.values()):
-        atomic_write_text(out / "nbest.txt", "".join(
-            f"{u} {rank} {cost:.4f} {' '.join(words)}".rstrip() + "\n"
-            for u, h in sorted(hyps.items()) for rank, (words, cost) in enumerate(h.nbest, 1)))
+        atomic_write_text(out / "nbest.txt", nbest_lines({u: h.nbest for u, h in hyps.items()}))
     if with_ctm:
         lines = [line for u, h in sorted(hyps.items()) for line in ctm_lines(u, h.segments)]
         atomic_write_text(out / "ctm", "".join(line + "\n" for line in lines))
@@ -240,7 +240,8 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
     ``1 / acoustic_scale``. With a single setting ``text`` and ``ctm`` are written for
     it; with several, ``settings/<name>/text`` each (choose with :func:`tune_on_dev`).
     ``nbest`` > 0 (single setting): decode with the lattice decoder (``lattice_beam``)
-    and also write ``nbest.txt``: ``utt rank cost words...`` lines, best first.
+    and also write ``nbest.txt``: ``utt rank total graph acoustic words...`` lines, best
+    first (:func:`asr.decode.rescore.nbest_lines`).
     Returns the decode summary written to ``decode_info.json``.
     """
     out = Path(out_dir)

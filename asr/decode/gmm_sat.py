@@ -101,15 +101,20 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
                        word_insertion_penalties: Sequence[float] | None = None,
                        acoustic_scale: float = 0.1, first_pass: Setting = FIRST_PASS,
                        fmllr_passes: int = 2, silence_weight: float = 0.01,
-                       max_utts: int | None = None, _return_hyps: bool = False) -> dict:
+                       max_utts: int | None = None, nbest: int = 0, lattice_beam: float = 6.0,
+                       _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with a tri2/tri3 system; writes ``out_dir`` as
-    :func:`asr.decode.gmm.decode_datadir` (plus ``trans.pt`` for SAT). Returns the
-    summary written to ``decode_info.json``."""
+    :func:`asr.decode.gmm.decode_datadir` (plus ``trans.pt`` for SAT; ``nbest.txt``
+    with ``nbest`` > 0, one setting only, from the adapted pass). Returns the summary
+    written to ``decode_info.json``."""
     from asr.gmm.fmllr import adapt_features
     from asr.gmm.train_sat import lda_mllt_features, save_speaker_transforms, static_features
     from asr.graph.hclg import read_graph_dir
 
     out = Path(out_dir)
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
+    if nbest > 0 and len(settings) > 1:
+        raise ValueError("decode: n-best lists are written for a single setting only")
     am, alimdl, mat, sat = load_system(model_dir)
     hclg, words, info = read_graph_dir(graph_dir)
     if info.get("num_transition_ids") != am.transition_model.num_transition_ids:
@@ -150,8 +155,9 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     scores = {u: transition_scores(am, x) for u, x in feats.items()}
     timing["loglikes_s"] = time.perf_counter() - t0
     frames = sum(x.shape[0] for x in scores.values())
-    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
-    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config)
+    config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,
+                           lattice_beam=lattice_beam)
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -216,6 +222,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="fMLLR estimates, each from a decode (SAT)")
     parser.add_argument("--silence-weight", type=float, default=0.01,
                         help="weight of silence frames in the fMLLR statistics (SAT)")
+    parser.add_argument("--nbest", type=int, default=0,
+                        help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
+                             "(adapted pass; not with --tune), for asr rescore-lm")
+    parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -242,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
         lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
     summary = decode_datadir_sat(args.model, args.graph, args.data, args.out,
                                  lm_weights=lm_weights, word_insertion_penalties=penalties,
-                                 acoustic_scale=args.acoustic_scale, **common)
+                                 acoustic_scale=args.acoustic_scale, nbest=args.nbest,
+                                 lattice_beam=args.lattice_beam, **common)
     print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
           f"-> {Path(args.out) / 'text'}")
     return 0

@@ -9,7 +9,9 @@ model, when the recipe tuned it). Word timings come from the decoder's CTM when 
 system writes one.
 
 The graph is ``MODEL/graph`` or, failing that, the one ``decode_dev/decode_info.json``
-names (a hybrid system decodes through its GMM system's graph).
+names (a hybrid system decodes through its GMM system's graph). A hybrid model on fMLLR
+features first decodes the files with the SAT system that owns that graph, as the recipe
+does, to get each file's speaker transform.
 """
 
 from __future__ import annotations
@@ -74,6 +76,27 @@ def _decoder(kind: str):
     return decode_datadir
 
 
+def _reads_fmllr(model_dir: Path) -> bool:
+    from asr.training.frame_classifier import load_hybrid_model
+
+    return load_hybrid_model(model_dir).frontend.feature == "fmllr"
+
+
+def _sat_first_pass(graph: Path, data_dir: Path, out_dir: Path) -> Path:
+    """Decode ``data_dir`` with the SAT system that owns ``graph`` (``<system>/graph``)
+    to estimate each speaker's fMLLR transform; returns the dir holding ``trans.pt``."""
+    from asr.decode.gmm_sat import decode_datadir_sat
+
+    sat_dir = graph.parent
+    if not (sat_dir / "trans.pt").is_file():
+        raise FileNotFoundError(f"the hybrid model reads fMLLR features but {sat_dir} (the "
+                                f"owner of its graph) is not a SAT system with trans.pt")
+    lm_weights, penalties = _setting(sat_dir)
+    decode_datadir_sat(sat_dir, graph, data_dir, out_dir, lm_weights=lm_weights,
+                       word_insertion_penalties=penalties)
+    return out_dir
+
+
 def _read_kaldi_text(path: Path) -> dict[str, str]:
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -127,8 +150,11 @@ def transcribe_graph_system(model_dir: str | Path, files: Iterable[str | Path], 
                        segments={u: Segment(*seg) for u, seg in segments.items()})
         data.save(Path(tmp) / "data")
         out = Path(tmp) / "out"
+        extra = {}
+        if kind == "hybrid" and _reads_fmllr(model_dir):
+            extra["transform_dir"] = _sat_first_pass(graph, Path(tmp) / "data", Path(tmp) / "sat")
         _decoder(kind)(model_dir, graph, Path(tmp) / "data", out, lm_weights=lm_weights,
-                       word_insertion_penalties=penalties)
+                       word_insertion_penalties=penalties, **extra)
         texts = _read_kaldi_text(out / "text")
         ctm = _read_ctm(out / "ctm")
     results = []

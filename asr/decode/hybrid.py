@@ -45,7 +45,7 @@ def transition_scores(model, feats: torch.Tensor, prior_scale: float = 1.0) -> n
     return pdf_scores[:, model.transition_model.tid_to_pdf()].float().numpy()
 
 
-def _prepare(model_dir, graph_dir, data_dir, max_utts, prior_scale):
+def _prepare(model_dir, graph_dir, data_dir, max_utts, prior_scale, transform_dir):
     from asr.data.datadir import DataDir
     from asr.graph.hclg import read_graph_dir
     from asr.training.frame_classifier import datadir_features, load_hybrid_model
@@ -61,7 +61,8 @@ def _prepare(model_dir, graph_dir, data_dir, max_utts, prior_scale):
     t0 = time.perf_counter()
     data = DataDir.load(data_dir)
     utts = data.utterances[:max_utts]  # transcripts are not needed to decode
-    feats = datadir_features(data_dir, model.frontend, utts)
+    feats = datadir_features(data_dir, model.frontend, utts,
+                             transform=model.gmm_transform(transform_dir))
     t1 = time.perf_counter()
     scores = {}
     for utt, x in feats.items():
@@ -83,14 +84,18 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
                    lm_weights: Sequence[float] | None = None,
                    word_insertion_penalties: Sequence[float] | None = None,
                    max_utts: int | None = None, nbest: int = 0,
+                   transform_dir: str | Path | None = None,
                    _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with the hybrid model ``model_dir`` (``final.pt``) over
     ``graph_dir``; writes ``out_dir`` as :func:`asr.decode.gmm.decode_datadir` does
-    (one setting: ``text`` + ``ctm``; several: ``settings/<name>/text``). Returns the
-    summary written to ``decode_info.json``."""
+    (one setting: ``text`` + ``ctm``; several: ``settings/<name>/text``). A model on
+    fMLLR features reads its speakers' transforms from ``transform_dir/trans.pt`` (the
+    SAT system's decode dir of ``data_dir``). Returns the summary written to
+    ``decode_info.json``."""
     out = Path(out_dir)
     model, hclg, words, lexicon, scores, timing = _prepare(model_dir, graph_dir, data_dir,
-                                                           max_utts, prior_scale)
+                                                           max_utts, prior_scale,
+                                                           transform_dir)
     settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
     if nbest > 0 and len(settings) > 1:
         raise ValueError("decode: n-best lists are written for a single setting only")
@@ -108,6 +113,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
         "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
         "utterances": len(scores), "settings": [asdict(s) for s in settings],
         "prior_scale": prior_scale, "beam": beam, "max_active": max_active, **timing,
+        "transform_dir": None if transform_dir is None else str(transform_dir),
         "search_s_per_setting": search_s,
         "rtf": per_setting / max(timing["audio_s"], 1e-9),
         "search_rtf": search_s / max(timing["audio_s"], 1e-9),
@@ -123,7 +129,7 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
                 word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                 prior_scale: float = 1.0, beam: float = 13.0, max_active: int = 7000,
-                max_utts: int | None = None) -> dict:
+                max_utts: int | None = None, transform_dir: str | Path | None = None) -> dict:
     """Decode the dev set under every (LM weight, penalty) setting, score each against
     ``dev_data_dir/text`` and keep the lowest WER (ties: the first in sweep order).
     Writes ``out_dir/text``, ``ctm`` and ``best_setting.json`` as
@@ -132,7 +138,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
     summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
-                             prior_scale=prior_scale, max_utts=max_utts, _return_hyps=True)
+                             prior_scale=prior_scale, max_utts=max_utts,
+                             transform_dir=transform_dir, _return_hyps=True)
     hyps = summary.pop("_hyps")
     return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
                           dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
@@ -170,6 +177,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--nbest", type=int, default=0,
                         help="also write OUT/nbest.txt with N hypotheses per utterance (not with --tune)")
     parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
+    parser.add_argument("--transform-dir",
+                        help="for a model on fMLLR features: the SAT system's decode dir of "
+                             "the same data (its trans.pt), e.g. exp/tri3/decode_test")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -182,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
                              lm_weights=_floats(args.lm_weights),
                              word_insertion_penalties=_floats(args.penalties),
                              prior_scale=args.prior_scale, beam=args.beam,
-                             max_active=args.max_active, max_utts=args.max_utts)
+                             max_active=args.max_active, max_utts=args.max_utts,
+                             transform_dir=args.transform_dir)
         print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
               f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
         return 0
@@ -197,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
                              max_active=args.max_active, acoustic_scale=args.acoustic_scale,
                              prior_scale=prior_scale, lm_weights=lm_weights,
                              word_insertion_penalties=penalties, max_utts=args.max_utts,
-                             nbest=args.nbest, lattice_beam=args.lattice_beam)
+                             nbest=args.nbest, lattice_beam=args.lattice_beam,
+                             transform_dir=args.transform_dir)
     print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
           f"-> {Path(args.out) / 'text'}")
     return 0

@@ -3,7 +3,10 @@
 Inputs and targets:
 
 - features of a Kaldi data dir computed from its audio by a :class:`FrontendConfig`
-  (log mel fbank or MFCC, per-speaker CMVN, optional deltas; 10 ms frames);
+  (log mel fbank or MFCC, per-speaker CMVN, optional deltas; 10 ms frames), or the
+  GMM system's own transformed features (``lda_mllt``: its LDA+MLLT projection of
+  spliced MFCC; ``fmllr``: that, then each speaker's fMLLR transform, as Kaldi feeds
+  its nnet recipes on top of a SAT system);
 - targets: the pdf id of every frame, from a GMM system's alignment dir
   (``final.mdl`` + ``ali.pt`` as ``asr train-mono`` writes them; any system whose
   model loads with :class:`asr.gmm.am.AcousticModel`).
@@ -57,14 +60,21 @@ IGNORE = -100  # target of padding frames (torch cross_entropy's ignore_index)
 
 # ---------------------------------------------------------------- front end
 
+FEATURES = ("fbank", "mfcc", "gmm", "lda_mllt", "fmllr")
+
 @dataclass
 class FrontendConfig:
     """Features of the classifier (computed from audio, 10 ms frames).
 
     Attributes:
         feature: ``fbank`` (log mel energies), ``mfcc`` (``num_ceps`` cepstra, no
-            energy: Kaldi's "hires" MFCC with 40/40) or ``gmm`` (the GMM front end:
-            13 MFCC with energy, as :mod:`asr.gmm.feats`).
+            energy: Kaldi's "hires" MFCC with 40/40), ``gmm`` (the GMM front end:
+            13 MFCC with energy, as :mod:`asr.gmm.feats`), ``lda_mllt`` (the GMM
+            system's ``final.mat`` applied to its spliced, speaker-mean-normalised
+            MFCC) or ``fmllr`` (``lda_mllt`` followed by each speaker's fMLLR
+            transform: ``trans.pt`` of the SAT system when training, of its decode
+            dir when decoding). For ``lda_mllt`` and ``fmllr`` the GMM system fixes
+            the normalisation, so ``cmvn``, ``norm_vars`` and ``deltas`` are unused.
         num_mel_bins: mel filters (fbank and mfcc).
         num_ceps: cepstra kept (mfcc).
         cmvn: ``speaker`` (stats pooled per speaker, utt2spk) or ``utterance``.
@@ -80,15 +90,74 @@ class FrontendConfig:
     deltas: bool = False
 
     def __post_init__(self) -> None:
-        if self.feature not in ("fbank", "mfcc", "gmm"):
-            raise ValueError(f"frontend.feature must be fbank, mfcc or gmm, got {self.feature!r}")
+        if self.feature not in FEATURES:
+            raise ValueError(f"frontend.feature must be one of {', '.join(FEATURES)}, "
+                             f"got {self.feature!r}")
         if self.cmvn not in ("speaker", "utterance"):
             raise ValueError(f"frontend.cmvn must be speaker or utterance, got {self.cmvn!r}")
 
     @property
-    def dim(self) -> int:
-        base = {"fbank": self.num_mel_bins, "mfcc": self.num_ceps, "gmm": 13}[self.feature]
-        return base * (3 if self.deltas else 1)
+    def uses_gmm_transform(self) -> bool:
+        """The features need the GMM system's LDA+MLLT matrix (and fMLLR transforms)."""
+        return self.feature in ("lda_mllt", "fmllr")
+
+
+@dataclass
+class GmmTransform:
+    """The GMM system's feature transforms for the ``lda_mllt``/``fmllr`` front ends.
+
+    Attributes:
+        matrix: LDA+MLLT ``(D, 13 * (2 splice + 1))`` float64 (``final.mat``).
+        splice: frames of context on each side before the projection.
+        speakers: speaker -> fMLLR ``(D, D + 1)`` (``trans.pt``); empty for ``lda_mllt``.
+        speakers_file: where ``speakers`` came from (for error messages).
+    """
+
+    matrix: torch.Tensor
+    splice: int = 3
+    speakers: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    speakers_file: str = ""
+
+
+def load_gmm_transform(system_dir: str | Path, transform_dir: str | Path | None = None,
+                       with_speakers: bool = True) -> GmmTransform:
+    """``final.mat`` of ``system_dir`` and (``with_speakers``) the fMLLR transforms in
+    ``transform_dir/trans.pt`` (default: ``system_dir/trans.pt``, the training speakers')."""
+    from asr.gmm.lda_mllt import load_transform
+    from asr.gmm.train_sat import load_speaker_transforms
+
+    mat = load_transform(Path(system_dir) / "final.mat")
+    speakers, source = {}, ""
+    if with_speakers:
+        path = Path(transform_dir if transform_dir is not None else system_dir) / "trans.pt"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} does not exist: fMLLR features need the SAT system's speaker "
+                f"transforms (decode the data with it first, e.g. asr decode-gmm-sat)")
+        speakers, source = load_speaker_transforms(path), str(path)
+    return GmmTransform(mat["matrix"].double(), int(mat.get("splice", 3)), speakers, source)
+
+
+def transformed_features(statics: Mapping[str, torch.Tensor], utt2spk: Mapping[str, str],
+                         frontend: FrontendConfig, transform: GmmTransform
+                         ) -> dict[str, torch.Tensor]:
+    """GMM front-end ``statics`` (13 MFCC, ``utt -> (T, 13)``) -> speaker mean
+    normalisation -> splice -> LDA+MLLT (-> fMLLR): ``utt -> (T, D)`` float32."""
+    from asr.gmm.fmllr import adapt_features
+    from asr.gmm.train_sat import lda_mllt_features
+
+    cmvn = dataclasses.replace(frontend, feature="gmm", cmvn="speaker", norm_vars=False,
+                               deltas=False)
+    feats = lda_mllt_features(normalize(statics, utt2spk, cmvn), transform.matrix,
+                              transform.splice)
+    if frontend.feature == "fmllr":
+        missing = sorted({utt2spk.get(u, u) for u in feats} - set(transform.speakers))
+        if missing:
+            raise ValueError(f"{transform.speakers_file} has no fMLLR transform for "
+                             f"{len(missing)} speakers, e.g. {missing[0]!r} (was it made "
+                             f"from this data dir?)")
+        feats = adapt_features(feats, utt2spk, transform.speakers)
+    return {u: x.float() for u, x in feats.items()}
 
 
 def static_features(waveform: torch.Tensor, frontend: FrontendConfig) -> torch.Tensor:
@@ -100,7 +169,7 @@ def static_features(waveform: torch.Tensor, frontend: FrontendConfig) -> torch.T
     if frontend.feature == "mfcc":
         return F.mfcc(waveform, num_mel_bins=frontend.num_mel_bins, num_ceps=frontend.num_ceps,
                       use_energy=False, high_freq=-400.0)
-    return F.mfcc(waveform)
+    return F.mfcc(waveform)  # gmm, lda_mllt, fmllr: the GMM front end
 
 
 def normalize(statics: Mapping[str, torch.Tensor], utt2spk: Mapping[str, str],
@@ -116,7 +185,7 @@ def normalize(statics: Mapping[str, torch.Tensor], utt2spk: Mapping[str, str],
     for utts in groups.values():
         stats = [F.cmvn_stats(statics[u]) for u in utts if len(statics[u])]
         if not stats:
-            out.update({u: statics[u].new_zeros(0, frontend.dim) for u in utts})
+            out.update({u: statics[u] for u in utts})  # all empty: (0, F)
             continue
         pooled = (sum(s[0] for s in stats), sum(s[1] for s in stats), sum(s[2] for s in stats))
         for u in utts:
@@ -126,10 +195,14 @@ def normalize(statics: Mapping[str, torch.Tensor], utt2spk: Mapping[str, str],
 
 
 def datadir_features(data_dir: str | Path, frontend: FrontendConfig,
-                     utterances: Sequence[str] | None = None, progress: bool = False
-                     ) -> dict[str, torch.Tensor]:
+                     utterances: Sequence[str] | None = None, progress: bool = False,
+                     transform: GmmTransform | None = None) -> dict[str, torch.Tensor]:
     """Features ``utt -> (T, D)`` of a Kaldi data dir's utterances (all, or
-    ``utterances``), computed from ``wav.scp`` (and ``segments``)."""
+    ``utterances``), computed from ``wav.scp`` (and ``segments``). The ``lda_mllt``
+    and ``fmllr`` front ends need ``transform``."""
+    if frontend.uses_gmm_transform and transform is None:
+        raise ValueError(f"frontend.feature={frontend.feature} needs the GMM system's "
+                         "transforms (final.mat, trans.pt)")
     from asr.audio.io import load_audio
     from asr.data.datadir import DataDir
 
@@ -146,6 +219,8 @@ def datadir_features(data_dir: str | Path, frontend: FrontendConfig,
                     leave=False):
         entry, start, end = data.wav_entry(utt)
         statics[utt] = static_features(load_audio(entry, 16000, start=start, end=end), frontend)
+    if frontend.uses_gmm_transform:
+        return transformed_features(statics, data.utt2spk, frontend, transform)
     return normalize(statics, data.utt2spk, frontend)
 
 
@@ -238,13 +313,16 @@ def make_chunks(feats: Mapping[str, torch.Tensor], targets: Mapping[str, torch.T
 
 def save_hybrid_model(path: str | Path, model_name: str, model_config: Mapping,
                       state_dict: Mapping[str, torch.Tensor], log_priors: torch.Tensor,
-                      frontend: FrontendConfig, transition_model, info: Mapping | None = None
-                      ) -> None:
+                      frontend: FrontendConfig, transition_model, info: Mapping | None = None,
+                      transform: GmmTransform | None = None) -> None:
     """Write the hybrid model file (``torch.save`` of a plain dict, atomically)::
 
         {"format": "asr.hybrid", "version": 1, "model": {"name", **config},
          "state_dict", "log_priors": (num_pdfs,) float32, "frontend": {...},
-         "topology": {...}, "transition": TransitionModel.state_dict(), "info": {...}}
+         "topology": {...}, "transition": TransitionModel.state_dict(), "info": {...},
+         "lda_mllt": {"matrix", "splice"} (lda_mllt/fmllr front ends only)}
+
+    The per-speaker fMLLR transforms are not stored: they belong to the data decoded.
     """
     state = {
         "format": MODEL_FORMAT, "version": MODEL_VERSION,
@@ -256,6 +334,12 @@ def save_hybrid_model(path: str | Path, model_name: str, model_config: Mapping,
         "transition": transition_model.state_dict(),
         "info": dict(info or {}),
     }
+    if frontend.uses_gmm_transform:
+        if transform is None:
+            raise ValueError(f"frontend.feature={frontend.feature}: the model file needs "
+                             "the LDA+MLLT matrix")
+        state["lda_mllt"] = {"matrix": transform.matrix.double().cpu(),
+                             "splice": transform.splice}
     with atomic_open(path, "wb") as handle:
         torch.save(state, handle)
 
@@ -270,6 +354,24 @@ class HybridModel:
     frontend: FrontendConfig
     transition_model: object
     info: dict = field(default_factory=dict)
+    lda_mllt: dict | None = None   # {"matrix", "splice"} of the lda_mllt/fmllr front ends
+
+    def gmm_transform(self, transform_dir: str | Path | None = None) -> GmmTransform | None:
+        """The feature transform for decoding: the stored LDA+MLLT matrix and, for
+        ``fmllr``, the speaker transforms in ``transform_dir/trans.pt`` (a SAT decode
+        dir of the same data). None for the other front ends."""
+        if not self.frontend.uses_gmm_transform:
+            return None
+        transform = GmmTransform(self.lda_mllt["matrix"], int(self.lda_mllt["splice"]))
+        if self.frontend.feature == "fmllr":
+            if transform_dir is None:
+                raise ValueError("this hybrid model reads fMLLR features: give the SAT "
+                                 "decode dir of the same data (--transform-dir)")
+            from asr.gmm.train_sat import load_speaker_transforms
+
+            path = Path(transform_dir) / "trans.pt"
+            transform.speakers, transform.speakers_file = load_speaker_transforms(path), str(path)
+        return transform
 
     def log_posteriors(self, feats: torch.Tensor) -> torch.Tensor:
         """``feats (T, D)`` -> ``(T, num_pdfs)`` log p(pdf | x_t)."""
@@ -304,8 +406,11 @@ def load_hybrid_model(path: str | Path) -> HybridModel:
                                          Topology(TopologyConfig(**state["topology"])))
     if len(state["log_priors"]) != tm.num_pdfs:
         raise ValueError(f"{path}: {len(state['log_priors'])} priors for {tm.num_pdfs} pdfs")
-    return HybridModel(network, state["log_priors"].float(),
-                       from_dict(FrontendConfig, state["frontend"]), tm, dict(state["info"]))
+    frontend = from_dict(FrontendConfig, state["frontend"])
+    if frontend.uses_gmm_transform and "lda_mllt" not in state:
+        raise ValueError(f"{path}: front end {frontend.feature} but no LDA+MLLT matrix")
+    return HybridModel(network, state["log_priors"].float(), frontend, tm, dict(state["info"]),
+                       state.get("lda_mllt"))
 
 
 # ---------------------------------------------------------------- training
@@ -547,7 +652,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         "system's alignments; writes OUT/final.pt, config.yaml, history.json.")
     parser.add_argument("--data", required=True, help="Kaldi training data dir (wav.scp, utt2spk)")
     parser.add_argument("--ali-dir", required=True,
-                        help="GMM system dir with final.mdl and ali.pt (e.g. exp/mono, exp/tri3)")
+                        help="GMM system dir with final.mdl and ali.pt (e.g. exp/mono, exp/tri3); "
+                             "the lda_mllt/fmllr front ends also read its final.mat and "
+                             "trans.pt")
     parser.add_argument("--out", required=True, help="experiment dir, e.g. exp/hybrid")
     parser.add_argument("--config", help="YAML with FrameTrainConfig fields")
     parser.add_argument("--max-utts", type=int, help="use the first N aligned utterances only")
@@ -570,7 +677,12 @@ def run(args: argparse.Namespace) -> int:
     utts = [u for u in data.utterances if u in targets][:args.max_utts]
     if not utts:
         raise ValueError(f"no utterance of {args.data} is in the alignments of {args.ali_dir}")
-    feats = datadir_features(args.data, cfg.frontend, utts, progress=cfg.progress_bar)
+    transform = None
+    if cfg.frontend.uses_gmm_transform:
+        transform = load_gmm_transform(args.ali_dir,
+                                       with_speakers=cfg.frontend.feature == "fmllr")
+    feats = datadir_features(args.data, cfg.frontend, utts, progress=cfg.progress_bar,
+                             transform=transform)
     feat_s = time.perf_counter() - start
     log.info("features of %d utterances in %.1f s", len(feats), feat_s)
     save_config(cfg, out / "config.yaml")
@@ -585,7 +697,8 @@ def run(args: argparse.Namespace) -> int:
             "train_s": train_s}
     section = dict(result.model_section)
     save_hybrid_model(out / "final.pt", section.pop("name"), section,
-                      result.model.state_dict(), result.log_priors, cfg.frontend, tm, info)
+                      result.model.state_dict(), result.log_priors, cfg.frontend, tm, info,
+                      transform)
     print(f"trained {len(result.history)} epochs (best {result.best_epoch}: valid acc "
           f"{100 * info['valid_acc']:.1f}%) in {train_s:.0f} s -> {out / 'final.pt'}")
     return 0

@@ -3,7 +3,9 @@
 #
 #   recipes/an4/run.sh [--stage N] [--stop-stage M] [--nj J] [--cmd local|"slurm ..."] [--force]
 #                      [--data-dir DIR] [--exp-dir DIR] [--train-utts N] [--eval-utts N]
-#                      [--mono-opts "key=value ..."] [--e2e-config FILE] [--average-num N]
+#                      [--mono-opts "key=value ..."] [--tri-opts "key=value ..."]
+#                      [--hybrid-opts "key=value ..."] [--e2e-config FILE]
+#                      [--phone-ctc-config FILE] [--average-num N]
 #
 # Stages (a stage that finished leaves a done marker and is skipped on the next run;
 # --force reruns the selected stages):
@@ -24,10 +26,13 @@
 #   24 tri3_graph   HCLG for tri3                                -> exp/tri3/graph
 #   25 tri3_decode  two passes (speaker-independent pass -> fMLLR -> adapted pass), tuned on dev
 #                                                               -> exp/tri3/decode_{dev,test}
-#   26 hybrid_train TDNN frame classifier (fbank 40 + speaker CMVN) on tri3's tied-state
-#                   alignments; posteriors / priors replace the GMM's likelihoods -> exp/hybrid
-#   27 hybrid_decode through exp/tri3/graph, LM weight + penalty tuned on dev
-#                                                               -> exp/hybrid/decode_{dev,test}
+#   26 tri3_rescore tri3's 20-best lists rescored with a trigram of the train text
+#                                                               -> exp/tri3/decode_{dev,test}_tg
+#   27 hybrid_train TDNN frame classifier (conf/hybrid/an4.yaml) on tri3's fMLLR features
+#                   and tied-state alignments; posteriors / priors replace the GMM's
+#                   likelihoods                                  -> exp/hybrid
+#   28 hybrid_decode through exp/tri3/graph with tri3's speaker transforms of each set,
+#                   LM weight + penalty tuned on dev             -> exp/hybrid/decode_{dev,test}
 #   30 e2e_train    Conformer CTC/attention on BPE (conf/e2e/an4.yaml; fbank on the fly)
 #                                                               -> exp/e2e
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
@@ -47,7 +52,12 @@
 #   --train-utts N, --eval-utts N  keep the first N utterances of train / of dev and test
 #                  (stage 0 prepares the full sets under DATA/an4_full, then subsets; 0 = all)
 #   --mono-opts    MonoConfig overrides for stage 10, e.g. "num_iters=4 total_gauss=100"
+#   --tri-opts     TriConfig overrides for tri1, tri2 and tri3 (stages 13, 20, 23), e.g.
+#                  "num_leaves=30 total_gauss=150 num_iters=4 realign_iters=[2]"; they replace
+#                  the AN4 sizes below (tri2/tri3 get them as trainer.KEY=VALUE)
+#   --hybrid-opts  FrameTrainConfig overrides for stage 27, e.g. "max_epochs=1 model.hidden_dim=32"
 #   --e2e-config   the stage 30 YAML (default conf/e2e/an4.yaml)
+#   --phone-ctc-config  the stage 40 YAML (default conf/ctc_phone/an4.yaml)
 #   --average-num  checkpoints averaged by stage 31 (default 5)
 #   --stages LIST  run only these stages, e.g. "0-12,30-33,99" (instead of --stage/--stop-stage)
 set -euo pipefail
@@ -67,7 +77,10 @@ exp=exp
 train_utts=0
 eval_utts=0
 mono_opts=
+tri_opts=
+hybrid_opts=
 e2e_config=../../conf/e2e/an4.yaml
+phone_ctc_config=../../conf/ctc_phone/an4.yaml
 average_num=5
 stages=
 
@@ -86,7 +99,10 @@ while (($#)); do
     --train-utts) train_utts=$2; shift 2 ;;
     --eval-utts) eval_utts=$2; shift 2 ;;
     --mono-opts) mono_opts=$2; shift 2 ;;
+    --tri-opts) tri_opts=$2; shift 2 ;;
+    --hybrid-opts) hybrid_opts=$2; shift 2 ;;
     --e2e-config) e2e_config=$(abspath "$2"); shift 2 ;;
+    --phone-ctc-config) phone_ctc_config=$(abspath "$2"); shift 2 ;;
     --average-num) average_num=$2; shift 2 ;;
     --stages) stages=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -124,11 +140,13 @@ stage_features() {  # $1 = mfcc|fbank, $2 = cmvn mode
 
 lexicon=../../corpora/an4/etc/an4.dic
 
-# score DECODE_DIR SET: WER of DECODE_DIR/text against data/SET, with training hours.
+# score DECODE_DIR SET [SYSTEM]: WER of DECODE_DIR/text against data/SET, with training
+# hours; SYSTEM names the row when DECODE_DIR is not exp/<system>/decode_<set>.
 train_hours=
 score() {
   [[ -n $train_hours ]] || train_hours=$(asr data info "$data/train" --hours)
-  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "$train_hours"
+  asr score --ref "$data/$2/text" --hyp "$1/text" --hours "$train_hours" --set "$2" \
+    ${3:+--system "$3"}
 }
 
 stage_gmm_decode() {  # $1 = mono | tri1
@@ -143,6 +161,11 @@ stage_gmm_decode() {  # $1 = mono | tri1
 # gave 14.2% (tri2) and 7.2% (tri3) test WER against 9.2% and 4.3% with these sizes).
 tri_sizes=(trainer.num_leaves=300 trainer.total_gauss=1500 trainer.num_iters=25
            "trainer.realign_iters=[10,20]" trainer.max_iter_inc=20)
+tri1_opts=()
+if [[ -n $tri_opts ]]; then
+  read -r -a tri1_opts <<< "$tri_opts"
+  tri_sizes=("${tri1_opts[@]/#/trainer.}")
+fi
 
 stage_sat_decode() {  # $1 = tri2 | tri3
   asr decode-gmm-sat --model "$exp/$1" --graph "$exp/$1/graph" --data "$data/dev" \
@@ -152,11 +175,27 @@ stage_sat_decode() {  # $1 = tri2 | tri3
   for set in dev test; do score "$exp/$1/decode_$set" "$set"; done
 }
 
+# n-best lists of tri3's adapted pass (dev-tuned setting), rescored with a trigram of the
+# train text in place of the graph's bigram -> exp/tri3/decode_{dev,test}_tg (row tri3_tg).
+stage_tri3_rescore() {
+  local set
+  for set in dev test; do
+    asr decode-gmm-sat --model "$exp/tri3" --graph "$exp/tri3/graph" --data "$data/$set" \
+      --out "$exp/tri3/nbest_$set" --setting "$exp/tri3/decode_dev/best_setting.json" --nbest 20
+    asr rescore-lm --decode-dir "$exp/tri3/nbest_$set" --old-lm "$exp/tri3/graph/lm.arpa" \
+      --new-lm-text "$data/train/text" --new-lm-order 3 --out "$exp/tri3/decode_${set}_tg"
+    score "$exp/tri3/decode_${set}_tg" "$set" tri3_tg
+  done
+}
+
+# The TDNN reads tri3's fMLLR features, so each set's speaker transforms come from tri3's
+# decode of that set (stage 25), as Kaldi's nnet recipes use --transform-dir.
 stage_hybrid_decode() {
   asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/dev" \
-    --out "$exp/hybrid/decode_dev" --tune
+    --out "$exp/hybrid/decode_dev" --tune --transform-dir "$exp/tri3/decode_dev"
   asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/test" \
-    --out "$exp/hybrid/decode_test" --setting "$exp/hybrid/decode_dev/best_setting.json"
+    --out "$exp/hybrid/decode_test" --setting "$exp/hybrid/decode_dev/best_setting.json" \
+    --transform-dir "$exp/tri3/decode_test"
   for set in dev test; do score "$exp/hybrid/decode_$set" "$set"; done
 }
 
@@ -180,7 +219,7 @@ stage_e2e_decode() {
   done
 }
 
-phone_ctc_config=../../conf/ctc_phone/an4.yaml
+hybrid_config=../../conf/hybrid/an4.yaml
 
 stage_phone_ctc_train() {
   asr train --config "$phone_ctc_config" --train "$data/train" --valid "$data/dev" \
@@ -203,14 +242,14 @@ stage_compare() {
 
 run_stage 0 data stage_data
 run_stage 1 mfcc stage_features mfcc speaker
-# shellcheck disable=SC2086  # mono_opts: word-split into key=value overrides
+# shellcheck disable=SC2086  # mono_opts, hybrid_opts: word-split into key=value overrides
 run_stage 10 mono_train asr train-mono --data "$data/train" --lexicon "$lexicon" --out "$exp/mono" \
   $mono_opts
 run_stage 11 mono_graph asr mkgraph --lexicon "$lexicon" --model "$exp/mono" \
   --lm-text "$data/train/text" --lm-order 2 --out "$exp/mono/graph"
 run_stage 12 mono_decode stage_gmm_decode mono
 run_stage 13 tri1_train asr train-tri --data "$data/train" --lexicon "$lexicon" --ali-dir "$exp/mono" \
-  --out "$exp/tri1"
+  --out "$exp/tri1" "${tri1_opts[@]}"
 run_stage 14 tri1_graph asr mkgraph --lexicon "$lexicon" --model "$exp/tri1" \
   --lm-text "$data/train/text" --lm-order 2 --out "$exp/tri1/graph"
 run_stage 15 tri1_decode stage_gmm_decode tri1
@@ -224,9 +263,10 @@ run_stage 23 tri3_train asr train-sat --data "$data/train" --lexicon "$lexicon" 
 run_stage 24 tri3_graph asr mkgraph --lexicon "$lexicon" --model "$exp/tri3" \
   --lm-text "$data/train/text" --lm-order 2 --out "$exp/tri3/graph"
 run_stage 25 tri3_decode stage_sat_decode tri3
-run_stage 26 hybrid_train asr train-hybrid --data "$data/train" --ali-dir "$exp/tri3" \
-  --out "$exp/hybrid"
-run_stage 27 hybrid_decode stage_hybrid_decode
+run_stage 26 tri3_rescore stage_tri3_rescore
+run_stage 27 hybrid_train asr train-hybrid --data "$data/train" --ali-dir "$exp/tri3" \
+  --out "$exp/hybrid" --config "$hybrid_config" $hybrid_opts
+run_stage 28 hybrid_decode stage_hybrid_decode
 run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
 run_stage 32 e2e_tune stage_e2e_tune

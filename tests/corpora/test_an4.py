@@ -1,7 +1,7 @@
 import pytest
 
 from asr.corpora.an4 import parse_transcriptions, prepare_an4, read_subset
-from asr.data import DataDir, DataDirError
+from asr.data import DataDir
 
 
 def test_counts_and_speakers(an4_data):

@@ -55,7 +55,7 @@ def test_joint_search_with_ctc_weight_one_equals_prefix_beam_search():
 
 def test_attention_only_search_finds_the_best_sequence():
     """A hand-built 'decoder': P(next | prefix) from a table; beam search must find the argmax."""
-    vocab, eos = 5, 4
+    eos = 4
     table = {(): [0, 0, .5, .4, .1], (2,): [0, 0, .1, .1, .8], (3,): [0, 0, .05, .9, .05],
              (3, 3): [0, 0, 0, 0, 1.0], (2, 2): [0, 0, 0, 0, 1.], (2, 3): [0, 0, 0, 0, 1.],
              (3, 2): [0, 0, 0, 0, 1.]}

@@ -9,7 +9,6 @@ import pytest
 from asr.decode.ctc_wfst import apply_blank_penalty, decode_settings
 from asr.decode.gmm import Setting
 from asr.graph.ctc_topo import make_hlg
-from asr.lexicon.lexicon import Lexicon
 from asr.lm.estimate import DEFAULT_FALLBACK, estimate_kneser_ney
 from asr.text import TokenizerConfig, build_tokenizer
 

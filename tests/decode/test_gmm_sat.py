@@ -101,3 +101,42 @@ def test_sat_tune_then_fixed_setting_cli(systems, capsys):
     assert main(args[:2] + [str(root / "missing")] + args[3:] + ["--out", str(root / "x")]) == 1
     err = capsys.readouterr().err.strip()
     assert "missing does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_hybrid_on_fmllr_features(systems, an4_dir, tmp_path, capsys):
+    """A hybrid model on the SAT system's fMLLR features (Kaldi's nnet-on-SAT set-up):
+    trains from tri3's alignments and transforms, decodes with the transforms of a SAT
+    decode of the same data, refuses to decode without them, and ``transcribe`` gets
+    them itself from a SAT first pass (same words as the two-step decode)."""
+    from asr.data import DataDir
+    from asr.decode.graph_transcribe import transcribe_graph_system
+    from asr.training.frame_classifier import load_hybrid_model
+
+    root, _ = systems
+    hybrid = tmp_path / "hybrid"
+    assert main(["train-hybrid", "--data", str(root / "train"), "--ali-dir", str(root / "tri3"),
+                 "--out", str(hybrid), "frontend.feature=fmllr", "max_epochs=1",
+                 "model.hidden_dim=32", "progress_bar=false", "valid_fraction=0.2"]) == 0
+    model = load_hybrid_model(hybrid)
+    assert model.lda_mllt["matrix"].shape == (40, 91)
+    with pytest.raises(ValueError, match="--transform-dir"):
+        model.gmm_transform(None)
+    # one utterance = one speaker, as transcribe treats a file
+    one = DataDir.load(root / "test").subset([TEST_UTTS[0]])
+    one.utt2spk = {TEST_UTTS[0]: TEST_UTTS[0]}
+    one.save(tmp_path / "one")
+    sat_out = tmp_path / "sat_one"
+    decode_datadir_sat(root / "tri3", root / "tri3" / "graph", tmp_path / "one", sat_out)
+    args = ["decode-hybrid", "--model", str(hybrid), "--graph", str(root / "tri3" / "graph"),
+            "--data", str(tmp_path / "one")]
+    assert main(args + ["--out", str(hybrid / "decode_dev")]) == 1
+    assert "--transform-dir" in capsys.readouterr().err
+    assert main(args + ["--out", str(tmp_path / "wrong"), "--transform-dir",
+                        str(tmp_path)]) == 1  # no trans.pt there
+    assert "trans.pt" in capsys.readouterr().err
+    assert main(args + ["--out", str(hybrid / "decode_dev"), "--transform-dir",
+                        str(sat_out)]) == 0
+    expected = _hyps(hybrid / "decode_dev")[TEST_UTTS[0]]
+    path = an4_dir / "wav" / "an4test_clstk" / "fcaw" / f"{TEST_UTTS[0].split('-')[1]}-fcaw-b.flac"
+    (result,) = transcribe_graph_system(hybrid, [path])
+    assert expected and result["text"] == expected
