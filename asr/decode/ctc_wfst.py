@@ -88,24 +88,27 @@ def apply_blank_penalty(log_probs: np.ndarray, penalty: float, blank_id: int = 0
 # ---------------------------------------------------------------- search
 
 def decode_settings(hlg, words_table, scores: Mapping[str, np.ndarray],
-                    settings: Sequence[Setting], beam: float = 16.0, max_active: int = 7000
+                    settings: Sequence[Setting], beam: float = 16.0, max_active: int = 7000,
+                    nj: int = 1
                     ) -> tuple[dict[Setting, dict[str, list[str]]], dict[Setting, float]]:
-    """Decode every utterance's ``(T', V)`` log-probabilities under every setting.
+    """Decode every utterance's ``(T', V)`` log-probabilities under every setting
+    (``nj`` settings at a time, in forked processes).
 
     Returns the word sequences per setting and utterance (an utterance whose search
     fails gets no words, with a warning) and the search time (seconds) per setting.
     """
-    hyps: dict[Setting, dict[str, list[str]]] = {}
-    times: dict[Setting, float] = {}
-    graphs: dict[float, object] = {}
-    for setting in settings:
+    from asr.parallel.forked import forked_map
+
+    graphs = {s.word_insertion_penalty: None for s in settings}
+    for wip in graphs:
+        graphs[wip] = add_word_penalty(hlg, wip)
+
+    def one(setting: Setting) -> tuple[dict[str, list[str]], float]:
         start = time.perf_counter()
-        wip = setting.word_insertion_penalty
-        if wip not in graphs:
-            graphs[wip] = add_word_penalty(hlg, wip)
         scale = 1.0 / setting.lm_weight
-        decoder = WfstDecoder(graphs[wip], DecoderConfig(beam=beam * scale, max_active=max_active,
-                                                         acoustic_scale=scale))
+        decoder = WfstDecoder(graphs[setting.word_insertion_penalty],
+                              DecoderConfig(beam=beam * scale, max_active=max_active,
+                                            acoustic_scale=scale))
         out: dict[str, list[str]] = {}
         for utt, x in scores.items():
             try:
@@ -113,11 +116,13 @@ def decode_settings(hlg, words_table, scores: Mapping[str, np.ndarray],
             except ValueError as err:
                 log.warning("%s", err)
                 out[utt] = []
-        hyps[setting] = out
-        times[setting] = time.perf_counter() - start
-        log.info("decoded %d utterances with %s in %.1f s", len(out), setting.name,
-                 times[setting])
-    return hyps, times
+        seconds = time.perf_counter() - start
+        log.info("decoded %d utterances with %s in %.1f s", len(out), setting.name, seconds)
+        return out, seconds
+
+    results = forked_map(one, list(settings), nj)
+    return ({s: r[0] for s, r in zip(settings, results)},
+            {s: r[1] for s, r in zip(settings, results)})
 
 
 def _write_text(path: Path, hyps: Mapping[str, Sequence[str]]) -> None:
@@ -160,9 +165,10 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 16.
                    max_active: int = 7000, lm_weights: Sequence[float] = (1.0,),
                    word_insertion_penalties: Sequence[float] = (0.0,),
                    blank_penalty: float = 0.0, max_utts: int | None = None,
-                   model_file: str | None = None, _return_hyps: bool = False) -> dict:
+                   model_file: str | None = None, nj: int = 1,
+                   _return_hyps: bool = False) -> dict:
     """Decode the data dir ``data_dir`` (wav.scp; fbank computed with the experiment's
-    front end) under every (LM weight, penalty) pair and write ``out_dir`` (see the module
+    front end) under every (LM weight, penalty) pair (``nj`` at a time) and write ``out_dir`` (see the module
     docstring): ``text`` for a single setting, ``settings/<name>/text`` for several.
     Returns the summary written to ``decode_info.json``."""
     out = Path(out_dir)
@@ -172,7 +178,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 16.
                 for w in lm_weights]
     if not settings:
         raise ValueError("decode: no (LM weight, penalty) setting to decode with")
-    hyps, times = decode_settings(hlg, words, scores, settings, beam, max_active)
+    hyps, times = decode_settings(hlg, words, scores, settings, beam, max_active, nj)
     if len(settings) == 1:
         _write_text(out / "text", hyps[settings[0]])
     else:
@@ -199,7 +205,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
                 word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                 beam: float = 16.0, max_active: int = 7000, blank_penalty: float = 0.0,
-                max_utts: int | None = None, model_file: str | None = None) -> dict:
+                max_utts: int | None = None, model_file: str | None = None,
+                nj: int = 1) -> dict:
     """Decode the dev set under every setting, score each against ``dev_data_dir/text``
     and pick the lowest WER (ties: the first in sweep order). Writes ``out_dir/text`` of
     the best setting, the per-setting texts and ``best_setting.json``
@@ -212,7 +219,7 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              blank_penalty=blank_penalty, max_utts=max_utts,
-                             model_file=model_file, _return_hyps=True)
+                             model_file=model_file, nj=nj, _return_hyps=True)
     hyps = summary.pop("_hyps")
     return choose_setting(hyps, dev_data_dir, out,
                           lambda best: _write_text(out / "text", hyps[best]),
@@ -253,6 +260,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--penalties", default=" ".join(f"{p:g}" for p in DEFAULT_PENALTIES),
                         help="word insertion penalties swept by --tune")
     parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="settings decoded in parallel by --tune (forked processes)")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -265,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tune:
         choice = tune_on_dev(args.model, args.graph, args.data, args.out,
                              lm_weights=_floats(args.lm_weights),
-                             word_insertion_penalties=_floats(args.penalties), **common)
+                             word_insertion_penalties=_floats(args.penalties), nj=args.nj,
+                             **common)
         print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
               f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
         return 0

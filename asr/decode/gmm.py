@@ -146,27 +146,29 @@ def _load_lexicon(path: Path) -> dict[str, list[list[str]]]:
 
 
 def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndarray],
-                    settings: Sequence[Setting], config: DecoderConfig, nbest: int = 0
+                    settings: Sequence[Setting], config: DecoderConfig, nbest: int = 0,
+                    nj: int = 1
                     ) -> tuple[dict[Setting, dict[str, UttHyp]], dict[Setting, float]]:
-    """Decode every utterance's scores under every setting.
+    """Decode every utterance's scores under every setting (``nj`` settings at a time,
+    in forked processes).
 
     With ``nbest`` > 0 the lattice decoder is used and each hypothesis carries up to
     ``nbest`` distinct word sequences with their costs (graph + scaled acoustic).
     Returns hypotheses per setting and the search time (seconds) per setting.
     """
+    from asr.parallel.forked import forked_map
+
     tm = am.transition_model
     sil = [p for p in tm.phones if tm.topology.is_silence(p)]
-    hyps: dict[Setting, dict[str, UttHyp]] = {}
-    times: dict[Setting, float] = {}
-    graphs: dict[float, object] = {}
-    for setting in settings:
+    graphs = {s.word_insertion_penalty: None for s in settings}
+    for wip in graphs:
+        graphs[wip] = add_word_penalty(hclg, wip)
+
+    def one(setting: Setting) -> tuple[dict[str, UttHyp], float]:
         start = time.perf_counter()
-        wip = setting.word_insertion_penalty
-        if wip not in graphs:
-            graphs[wip] = add_word_penalty(hclg, wip)
         cfg = DecoderConfig(**{**asdict(config), "acoustic_scale": 1.0 / setting.lm_weight,
                                "lattice": config.lattice or nbest > 0})
-        decoder = WfstDecoder(graphs[wip], cfg)
+        decoder = WfstDecoder(graphs[setting.word_insertion_penalty], cfg)
         out: dict[str, UttHyp] = {}
         for utt, x in scores.items():
             try:
@@ -181,10 +183,13 @@ def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndar
             if nbest > 0:
                 out[utt].nbest = [NbestEntry([words_table[w] for w in ids], g, a)
                                   for ids, g, a in decoder.nbest(res, nbest)]
-        hyps[setting] = out
-        times[setting] = time.perf_counter() - start
-        log.info("decoded %d utterances with %s in %.1f s", len(out), setting.name,
-                 times[setting])
+        seconds = time.perf_counter() - start
+        log.info("decoded %d utterances with %s in %.1f s", len(out), setting.name, seconds)
+        return out, seconds
+
+    results = forked_map(one, list(settings), nj)
+    hyps = {s: r[0] for s, r in zip(settings, results)}
+    times = {s: r[1] for s, r in zip(settings, results)}
     return hyps, times
 
 
@@ -230,7 +235,7 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
                    max_active: int = 7000, lattice_beam: float = 6.0,
                    acoustic_scale: float = 0.1, lm_weights: Sequence[float] | None = None,
                    word_insertion_penalties: Sequence[float] | None = None,
-                   max_utts: int | None = None, nbest: int = 0,
+                   max_utts: int | None = None, nbest: int = 0, nj: int = 1,
                    _return_hyps: bool = False) -> dict:
     """Decode the data dir ``feats_data_dir`` (wav.scp/utt2spk; features are computed
     with the model's front end) and write ``out_dir`` (see the module docstring).
@@ -252,7 +257,8 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
                            acoustic_scale=acoustic_scale)
     if nbest > 0 and len(settings) > 1:
         raise ValueError("decode: n-best lists are written for a single setting only")
-    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest)
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
+                                  nj)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -306,16 +312,17 @@ def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_dat
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 lm_weights: Sequence[float] = tuple(range(7, 18)),
                 word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
-                beam: float = 13.0, max_active: int = 7000, max_utts: int | None = None) -> dict:
-    """Decode the dev set under every setting, score each against ``dev_data_dir/text``
-    and pick the lowest WER (ties: the first in sweep order). Writes ``out_dir/text`` and
-    ``ctm`` of the best setting, the per-setting texts and ``best_setting.json``
+                beam: float = 13.0, max_active: int = 7000, max_utts: int | None = None,
+                nj: int = 1) -> dict:
+    """Decode the dev set under every setting (``nj`` at a time), score each against
+    ``dev_data_dir/text`` and pick the lowest WER (ties: the first in sweep order).
+    Writes ``out_dir/text`` and ``ctm`` of the best setting, the per-setting texts and ``best_setting.json``
     (``{"lm_weight", "word_insertion_penalty", "wer", "sweep": {name: wer}}``)."""
     out = Path(out_dir)
     summary = decode_datadir(model_dir, graph_dir, dev_data_dir, out, beam=beam,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
-                             max_utts=max_utts, _return_hyps=True)
+                             max_utts=max_utts, nj=nj, _return_hyps=True)
     hyps = summary.pop("_hyps")
     return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
                           dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True))
@@ -364,6 +371,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
                              "(lattice decoder; not with --tune)")
     parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="settings decoded in parallel by --tune (forked processes)")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -375,7 +384,8 @@ def run(args: argparse.Namespace) -> int:
         choice = tune_on_dev(args.model, args.graph, args.data, args.out,
                              lm_weights=_floats(args.lm_weights),
                              word_insertion_penalties=_floats(args.penalties),
-                             beam=args.beam, max_active=args.max_active, max_utts=args.max_utts)
+                             beam=args.beam, max_active=args.max_active, max_utts=args.max_utts,
+                             nj=args.nj)
         print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
               f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
         return 0

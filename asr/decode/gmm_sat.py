@@ -102,7 +102,7 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
                        acoustic_scale: float = 0.1, first_pass: Setting = FIRST_PASS,
                        fmllr_passes: int = 2, silence_weight: float = 0.01,
                        max_utts: int | None = None, nbest: int = 0, lattice_beam: float = 6.0,
-                       _return_hyps: bool = False) -> dict:
+                       nj: int = 1, _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with a tri2/tri3 system; writes ``out_dir`` as
     :func:`asr.decode.gmm.decode_datadir` (plus ``trans.pt`` for SAT; ``nbest.txt``
     with ``nbest`` > 0, one setting only, from the adapted pass). Returns the summary
@@ -157,7 +157,8 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     frames = sum(x.shape[0] for x in scores.values())
     config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,
                            lattice_beam=lattice_beam)
-    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest)
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
+                                  nj)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -226,6 +227,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
                              "(adapted pass; not with --tune), for asr rescore-lm")
     parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="settings decoded in parallel by --tune (forked processes)")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -238,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
     common = dict(beam=args.beam, max_active=args.max_active,
                   first_pass=Setting(args.first_pass_lm_weight, 0.0),
                   fmllr_passes=args.fmllr_passes, silence_weight=args.silence_weight,
-                  max_utts=args.max_utts)
+                  max_utts=args.max_utts, nj=args.nj)
     if args.tune:
         choice = tune_on_dev_sat(args.model, args.graph, args.data, args.out,
                                  lm_weights=_floats(args.lm_weights),

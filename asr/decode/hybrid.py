@@ -84,7 +84,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
                    lm_weights: Sequence[float] | None = None,
                    word_insertion_penalties: Sequence[float] | None = None,
                    max_utts: int | None = None, nbest: int = 0,
-                   transform_dir: str | Path | None = None,
+                   transform_dir: str | Path | None = None, nj: int = 1,
                    _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with the hybrid model ``model_dir`` (``final.pt``) over
     ``graph_dir``; writes ``out_dir`` as :func:`asr.decode.gmm.decode_datadir` does
@@ -101,7 +101,8 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
         raise ValueError("decode: n-best lists are written for a single setting only")
     config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
                            acoustic_scale=acoustic_scale)
-    hyps, times = decode_settings(model, hclg, words, lexicon, scores, settings, config, nbest)
+    hyps, times = decode_settings(model, hclg, words, lexicon, scores, settings, config, nbest,
+                                  nj)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -129,7 +130,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
                 word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                 prior_scale: float = 1.0, beam: float = 13.0, max_active: int = 7000,
-                max_utts: int | None = None, transform_dir: str | Path | None = None) -> dict:
+                max_utts: int | None = None, transform_dir: str | Path | None = None,
+                nj: int = 1) -> dict:
     """Decode the dev set under every (LM weight, penalty) setting, score each against
     ``dev_data_dir/text`` and keep the lowest WER (ties: the first in sweep order).
     Writes ``out_dir/text``, ``ctm`` and ``best_setting.json`` as
@@ -139,7 +141,7 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              prior_scale=prior_scale, max_utts=max_utts,
-                             transform_dir=transform_dir, _return_hyps=True)
+                             transform_dir=transform_dir, nj=nj, _return_hyps=True)
     hyps = summary.pop("_hyps")
     return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
                           dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
@@ -180,6 +182,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--transform-dir",
                         help="for a model on fMLLR features: the SAT system's decode dir of "
                              "the same data (its trans.pt), e.g. exp/tri3/decode_test")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="settings decoded in parallel by --tune (forked processes)")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
     return parser
 
@@ -193,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
                              word_insertion_penalties=_floats(args.penalties),
                              prior_scale=args.prior_scale, beam=args.beam,
                              max_active=args.max_active, max_utts=args.max_utts,
-                             transform_dir=args.transform_dir)
+                             transform_dir=args.transform_dir, nj=args.nj)
         print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
               f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
         return 0

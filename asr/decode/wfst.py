@@ -18,6 +18,7 @@ Word insertion penalties are graph costs added to every arc that outputs a word
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,26 +102,136 @@ class WfstDecoder:
             lattice = lattice if ok_lat else None
         return _linear_result(path, reached, lattice)
 
-    def nbest(self, result: DecodeResult, n: int, max_paths: int = 200
-              ) -> list[tuple[list[int], float, float]]:
+    def nbest(self, result: DecodeResult, n: int) -> list[tuple[list[int], float, float]]:
         """Up to ``n`` distinct word sequences from ``result``'s lattice as ``(word ids,
-        graph cost, acoustic cost)``, best first (needs ``lattice=True``). The raw lattice
-        holds many paths per word sequence, so up to ``max_paths`` best paths are read
-        and the first path of each word sequence is kept."""
+        graph cost, acoustic cost)``, best first (needs ``lattice=True``).
+
+        The raw state-level lattice holds many alignments of each word sequence, so its
+        best paths are mostly one sentence. The lattice is first reduced to words: an
+        acceptor of its word labels weighted by total cost, epsilon-removed and
+        determinised (tropical: each sentence keeps its best path's cost), whose ``n``
+        shortest paths are the distinct sentences. Each sentence's graph/acoustic split
+        is then read from its best path in the raw lattice (:func:`_split_costs`).
+        """
         import kaldifst
 
         if result.lattice is None:
             raise ValueError("n-best lists need a decoder built with lattice=True")
-        paths = [_linear_result(p, True, None)
-                 for p in kaldifst.lattice_to_nbest(result.lattice, n=max(n, max_paths))]
-        out, seen = [], set()
-        for r in sorted(paths, key=lambda r: r.total_cost):
-            if tuple(r.words) not in seen:
-                seen.add(tuple(r.words))
-                out.append((r.words, r.graph_cost, r.acoustic_cost))
-            if len(out) == n:
-                break
-        return out
+        graph = _read_lattice(result.lattice)
+        words_fst = compile_text(_word_acceptor_text(graph))
+        kaldifst.rmepsilon(words_fst)
+        words_fst = kaldifst.determinize(words_fst)
+        sentences = []
+        for path in kaldifst.lattice_to_nbest(words_fst, n=n):
+            sentences.append(_linear_words(path))
+        splits = _split_costs(graph, [ws for ws, _ in sentences])
+        return [(ws, g, a) for (ws, _), (g, a) in zip(sentences, splits)]
+
+
+@dataclass
+class _RawLattice:
+    """A lattice read into Python: ``arcs[state] = [(next, word, graph, acoustic)]``,
+    ``finals[state] = (graph, acoustic)``, ``start``."""
+
+    start: int
+    arcs: list[list[tuple[int, int, float, float]]]
+    finals: dict[int, tuple[float, float]]
+
+
+def _read_lattice(lattice) -> _RawLattice:
+    arcs, finals = [], {}
+    for state in range(lattice.num_states):
+        arcs.append([(a.nextstate, a.olabel, a.weight.value1, a.weight.value2)
+                     for a in _arcs(lattice, state)])
+        final = lattice.final(state)
+        if np.isfinite(final.value1):
+            finals[state] = (final.value1, final.value2)
+    return _RawLattice(lattice.start, arcs, finals)
+
+
+def _word_acceptor_text(lat: _RawLattice) -> str:
+    """OpenFst text of the lattice as a word acceptor with total costs (0 = epsilon);
+    the start state is renumbered 0 as the text format requires."""
+    def sid(state: int) -> int:
+        return 0 if state == lat.start else state + 1 if state < lat.start else state
+
+    lines = [f"{sid(s)}\t{sid(t)}\t{w}\t{w}\t{g + a:.7g}"
+             for s, out in enumerate(lat.arcs) for t, w, g, a in out]
+    # the start state's arcs must come first
+    lines.sort(key=lambda line: line.split("\t", 1)[0] != "0")
+    lines += [f"{sid(s)}\t{g + a:.7g}" for s, (g, a) in lat.finals.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _linear_words(path) -> tuple[list[int], float]:
+    """Word labels and total cost of a linear tropical FST."""
+    words, cost, state = [], 0.0, path.start
+    while state >= 0:
+        nxt = -1
+        for arc in _arcs(path, state):
+            if arc.olabel:
+                words.append(arc.olabel)
+            cost += arc.weight.value
+            nxt = arc.nextstate
+        if nxt < 0:
+            cost += path.final(state).value
+            break
+        state = nxt
+    return words, cost
+
+
+def _topological_order(lat: _RawLattice) -> list[int]:
+    indegree = [0] * len(lat.arcs)
+    for out in lat.arcs:
+        for t, *_ in out:
+            indegree[t] += 1
+    order, stack = [], [s for s, d in enumerate(indegree) if d == 0]
+    while stack:
+        s = stack.pop()
+        order.append(s)
+        for t, *_ in lat.arcs[s]:
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                stack.append(t)
+    if len(order) != len(lat.arcs):
+        raise ValueError("the lattice has a cycle")
+    return order
+
+
+def _split_costs(lat: _RawLattice, sentences: list[list[int]]) -> list[tuple[float, float]]:
+    """``(graph, acoustic)`` of the best raw-lattice path of each word sequence: one
+    Viterbi pass over (lattice state, node of the sentences' prefix trie)."""
+    children: list[dict[int, int]] = [{}]
+    ends: dict[int, list[int]] = {}
+    for k, words in enumerate(sentences):
+        node = 0
+        for w in words:
+            if w not in children[node]:
+                children[node][w] = len(children)
+                children.append({})
+            node = children[node][w]
+        ends.setdefault(node, []).append(k)
+    inf = (math.inf, 0.0, 0.0)
+    best: list[dict[int, tuple[float, float, float]]] = [dict() for _ in lat.arcs]
+    best[lat.start][0] = (0.0, 0.0, 0.0)  # (total, graph, acoustic)
+    out = [(math.inf, math.inf)] * len(sentences)
+    totals = [math.inf] * len(sentences)
+    for s in _topological_order(lat):
+        for node, (tot, g, a) in best[s].items():
+            if s in lat.finals and node in ends:
+                fg, fa = lat.finals[s]
+                for k in ends[node]:
+                    if tot + fg + fa < totals[k]:
+                        totals[k], out[k] = tot + fg + fa, (g + fg, a + fa)
+            for t, w, ag, aa in lat.arcs[s]:
+                nxt = node if w == 0 else children[node].get(w)
+                if nxt is None:
+                    continue
+                cand = (tot + ag + aa, g + ag, a + aa)
+                if cand[0] < best[t].get(nxt, inf)[0]:
+                    best[t][nxt] = cand
+        best[s] = {}  # done with this state
+    return out
 
 
 def _linear_result(path, reached: bool, lattice) -> DecodeResult:

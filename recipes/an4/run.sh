@@ -151,7 +151,7 @@ score() {
 
 stage_gmm_decode() {  # $1 = mono | tri1
   asr decode-gmm --model "$exp/$1" --graph "$exp/$1/graph" --data "$data/dev" \
-    --out "$exp/$1/decode_dev" --tune
+    --out "$exp/$1/decode_dev" --tune --nj "$nj"
   asr decode-gmm --model "$exp/$1" --graph "$exp/$1/graph" --data "$data/test" \
     --out "$exp/$1/decode_test" --setting "$exp/$1/decode_dev/best_setting.json"
   for set in dev test; do score "$exp/$1/decode_$set" "$set"; done
@@ -169,7 +169,8 @@ fi
 
 stage_sat_decode() {  # $1 = tri2 | tri3
   asr decode-gmm-sat --model "$exp/$1" --graph "$exp/$1/graph" --data "$data/dev" \
-    --out "$exp/$1/decode_dev" --tune --lm-weights "7 8 9 10 11 12 13 14 15 16 17 18 19 20 22"
+    --out "$exp/$1/decode_dev" --tune --lm-weights "7 8 9 10 11 12 13 14 15 16 17 18 19 20 22" \
+    --nj "$nj"
   asr decode-gmm-sat --model "$exp/$1" --graph "$exp/$1/graph" --data "$data/test" \
     --out "$exp/$1/decode_test" --setting "$exp/$1/decode_dev/best_setting.json"
   for set in dev test; do score "$exp/$1/decode_$set" "$set"; done
@@ -192,7 +193,7 @@ stage_tri3_rescore() {
 # decode of that set (stage 25), as Kaldi's nnet recipes use --transform-dir.
 stage_hybrid_decode() {
   asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/dev" \
-    --out "$exp/hybrid/decode_dev" --tune --transform-dir "$exp/tri3/decode_dev"
+    --out "$exp/hybrid/decode_dev" --tune --transform-dir "$exp/tri3/decode_dev" --nj "$nj"
   asr decode-hybrid --model "$exp/hybrid" --graph "$exp/tri3/graph" --data "$data/test" \
     --out "$exp/hybrid/decode_test" --setting "$exp/hybrid/decode_dev/best_setting.json" \
     --transform-dir "$exp/tri3/decode_test"
@@ -228,7 +229,7 @@ stage_phone_ctc_train() {
 
 stage_phone_ctc_decode() {
   asr decode-ctc-hlg --model "$exp/phone_ctc" --graph "$exp/phone_ctc/graph" --data "$data/dev" \
-    --out "$exp/phone_ctc/decode_dev" --tune
+    --out "$exp/phone_ctc/decode_dev" --tune --nj "$nj"
   asr decode-ctc-hlg --model "$exp/phone_ctc" --graph "$exp/phone_ctc/graph" --data "$data/test" \
     --out "$exp/phone_ctc/decode_test" --setting "$exp/phone_ctc/decode_dev/best_setting.json"
   for set in dev test; do score "$exp/phone_ctc/decode_$set" "$set"; done

@@ -73,6 +73,14 @@ def test_tune_on_dev_then_fixed_setting(setup, capsys):
     stored = json.loads((root / "mono" / "decode_dev" / "best_setting.json").read_text())
     assert stored["lm_weight"] == choice["lm_weight"]
     assert (root / "mono" / "decode_dev" / "settings" / "lmwt12_wip1" / "text").is_file()
+    # two settings at a time in forked processes: the same sweep, the same texts
+    parallel = tune_on_dev(root / "mono", root / "mono" / "graph", root / "test",
+                           root / "mono" / "decode_dev_nj2", lm_weights=[8, 12],
+                           word_insertion_penalties=[0.0, 1.0], nj=2)
+    assert parallel["sweep"] == choice["sweep"]
+    for name in choice["sweep"]:
+        assert (root / "mono" / "decode_dev_nj2" / "settings" / name / "text").read_text() == \
+            (root / "mono" / "decode_dev" / "settings" / name / "text").read_text()
     assert main(["--model", str(root / "mono"), "--graph", str(root / "mono" / "graph"),
                  "--data", str(root / "test"), "--out", str(root / "mono" / "decode_fixed"),
                  "--setting", str(root / "mono" / "decode_dev" / "best_setting.json")]) == 0

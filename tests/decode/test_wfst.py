@@ -64,10 +64,19 @@ def test_nbest_from_lattice():
     x[:, 2] = -1.0  # TWO is a close second
     result = dec.decode(x)
     paths = dec.nbest(result, 5)
-    assert paths[0][0] == [1]
+    assert paths[0] == ([1], pytest.approx(result.graph_cost), pytest.approx(result.acoustic_cost))
     assert all(paths[i][1] + paths[i][2] <= paths[i + 1][1] + paths[i + 1][2] + 1e-4
                for i in range(len(paths) - 1))
-    assert len({tuple(p[0]) for p in paths}) == len(paths) >= 2
+    assert len({tuple(p[0]) for p in paths}) == len(paths) == 5
+    # By hand: ONE TWO gives TWO one frame of sound 3 (-1): graph 2 x 0.5, acoustic 1; so
+    # does TWO ONE. Each sentence appears once (the raw lattice holds many alignments of
+    # each) with its best path's costs.
+    by_words = {tuple(w): (g, a) for w, g, a in paths}
+    assert by_words[(1, 2)] == (pytest.approx(1.0), pytest.approx(1.0))
+    assert by_words[(2, 1)] == (pytest.approx(1.0), pytest.approx(1.0))
+    # TWO alone costs 8 frames of sound 3: acoustic 8
+    far = dict((tuple(w), (g, a)) for w, g, a in dec.nbest(result, 40))
+    assert far[(2,)] == (pytest.approx(0.5), pytest.approx(8.0))
 
 
 def test_word_penalty_adds_cost_to_word_arcs_only():
