@@ -168,8 +168,9 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 16.
                    model_file: str | None = None, nj: int = 1,
                    _return_hyps: bool = False) -> dict:
     """Decode the data dir ``data_dir`` (wav.scp; fbank computed with the experiment's
-    front end) under every (LM weight, penalty) pair (``nj`` at a time) and write ``out_dir`` (see the module
-    docstring): ``text`` for a single setting, ``settings/<name>/text`` for several.
+    front end) under every (LM weight, penalty) pair (``nj`` at a time) and write
+    ``out_dir`` (see the module docstring): ``text`` for a single setting,
+    ``settings/<name>/text`` for several.
     Returns the summary written to ``decode_info.json``."""
     out = Path(out_dir)
     hlg, words, scores, timing, used_model = _prepare(model_dir, graph_dir, data_dir, max_utts,

@@ -367,14 +367,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="LM weights swept by --tune")
     parser.add_argument("--penalties", default="0 0.5 1", help="word insertion penalties swept by --tune")
     parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
+    add_output_options(parser)
+    return parser
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--nbest``, ``--lattice-beam``, ``--nj`` and ``--max-utts``: shared by the GMM,
+    SAT and hybrid decoding commands."""
     parser.add_argument("--nbest", type=int, default=0,
                         help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
-                             "(lattice decoder; not with --tune)")
+                             "(lattice decoder; not with --tune), for asr rescore-lm")
     parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
     parser.add_argument("--nj", type=int, default=1,
                         help="settings decoded in parallel by --tune (forked processes)")
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,8 +33,8 @@ from typing import Mapping, Sequence
 import torch
 
 from asr.decode.gmm import (FRAME_SHIFT, Setting, _floats, _load_lexicon, _settings,
-                            _write_hyps, choose_setting, decode_settings, read_setting,
-                            transition_scores)
+                            _write_hyps, add_output_options, choose_setting, decode_settings,
+                            read_setting, transition_scores)
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -223,13 +223,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="fMLLR estimates, each from a decode (SAT)")
     parser.add_argument("--silence-weight", type=float, default=0.01,
                         help="weight of silence frames in the fMLLR statistics (SAT)")
-    parser.add_argument("--nbest", type=int, default=0,
-                        help="also write OUT/nbest.txt with N distinct hypotheses per utterance "
-                             "(adapted pass; not with --tune), for asr rescore-lm")
-    parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
-    parser.add_argument("--nj", type=int, default=1,
-                        help="settings decoded in parallel by --tune (forked processes)")
-    parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
+    add_output_options(parser)  # n-best lists come from the adapted pass
     return parser
 
 

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from asr.decode.gmm import (
-    FRAME_SHIFT, _floats, _load_lexicon, _settings, _write_hyps, choose_setting, decode_settings,
-    read_setting,
+    FRAME_SHIFT, _floats, _load_lexicon, _settings, _write_hyps, add_output_options,
+    choose_setting, decode_settings, read_setting,
 )
 from asr.decode.wfst import DecoderConfig
 from asr.utils.io import atomic_write_text
@@ -176,15 +176,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--penalties", default=" ".join(f"{p:g}" for p in DEFAULT_PENALTIES),
                         help="word insertion penalties swept by --tune")
     parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
-    parser.add_argument("--nbest", type=int, default=0,
-                        help="also write OUT/nbest.txt with N hypotheses per utterance (not with --tune)")
-    parser.add_argument("--lattice-beam", type=float, default=6.0, help="lattice beam for --nbest")
     parser.add_argument("--transform-dir",
                         help="for a model on fMLLR features: the SAT system's decode dir of "
                              "the same data (its trans.pt), e.g. exp/tri3/decode_test")
-    parser.add_argument("--nj", type=int, default=1,
-                        help="settings decoded in parallel by --tune (forked processes)")
-    parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
+    add_output_options(parser)
     return parser
 
 

@@ -160,7 +160,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--new-lm-order", type=int, default=3, help="order with --new-lm-text")
     parser.add_argument("--lm-scale", type=float, default=1.0,
                         help="weight of the new LM relative to the graph LM")
-    parser.add_argument("--out", required=True, help="output dir, e.g. exp/tri3/decode_test_rescore")
+    parser.add_argument("--out", required=True, help="output dir, e.g. exp/tri3/decode_test_tg")
     return parser
 
 

@@ -62,6 +62,7 @@ IGNORE = -100  # target of padding frames (torch cross_entropy's ignore_index)
 
 FEATURES = ("fbank", "mfcc", "gmm", "lda_mllt", "fmllr")
 
+
 @dataclass
 class FrontendConfig:
     """Features of the classifier (computed from audio, 10 ms frames).
@@ -185,7 +186,8 @@ def normalize(statics: Mapping[str, torch.Tensor], utt2spk: Mapping[str, str],
     for utts in groups.values():
         stats = [F.cmvn_stats(statics[u]) for u in utts if len(statics[u])]
         if not stats:
-            out.update({u: statics[u] for u in utts})  # all empty: (0, F)
+            width = statics[utts[0]].shape[1] * (3 if frontend.deltas else 1)
+            out.update({u: statics[u].new_zeros(0, width) for u in utts})
             continue
         pooled = (sum(s[0] for s in stats), sum(s[1] for s in stats), sum(s[2] for s in stats))
         for u in utts:

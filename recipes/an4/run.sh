@@ -206,10 +206,9 @@ stage_e2e_train() {
 
 stage_e2e_tune() {
   asr tune --model "$exp/e2e" --data "$data/dev" --out "$exp/e2e/tune_dev" \
-    -c method=attention -c method=attention,ctc_weight=0.5 \
-    -c method=attention,length_penalty=0.5 -c method=attention,ctc_weight=0.5,length_penalty=0.5 \
-    -c method=attention_rescoring -c method=attention_rescoring,ctc_weight=0.5 \
-    -c method=ctc_prefix_beam -c method=ctc_greedy
+    -c method=attention,ctc_weight=0.5,length_penalty=0.5 \
+    -c method=attention,ctc_weight=0.3,length_penalty=0.5 \
+    -c method=attention_rescoring,ctc_weight=0.5 -c method=ctc_greedy
 }
 
 stage_e2e_decode() {
