@@ -3,7 +3,9 @@
 Decodes DATA once per candidate (each candidate is a comma-separated list of
 decoding overrides), scores each against DATA/text and writes OUT/summary.json (WER
 per candidate) and OUT/best.yaml (the winning decoding config) for
-`asr decode --decode-config OUT/best.yaml`. Ties go to the earlier candidate.
+`asr decode --decode-config OUT/best.yaml`. Ties go to the earlier candidate. With
+--best-out DIR the winner's hypotheses are also written as `asr decode` writes them
+(DIR/text, DIR/decode.yaml), so the dev set need not be decoded again.
 
 Example:
   asr tune --model exp/e2e --data data/dev --out exp/e2e/tune_dev \\
@@ -31,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--candidate", action="append", required=True,
                         metavar="K=V[,K=V...]", help="one candidate setting (repeatable)")
     parser.add_argument("--device", help="cpu or cuda")
+    parser.add_argument("--best-out", metavar="DIR",
+                        help="also write the best candidate's DIR/text and DIR/decode.yaml, "
+                             "as `asr decode` would (e.g. exp/e2e/decode_dev)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,13 +64,19 @@ def run(args: argparse.Namespace) -> int:
         result = score(data.text, {u: h.text for u, h in zip(data.utterances, hyps)})
         wer = 100.0 * result.error_rate
         log.info("%s: WER %.2f%% on %s", candidate, wer, args.data)
-        rows.append({"candidate": candidate, "wer": round(wer, 4), "config": config})
+        rows.append({"candidate": candidate, "wer": round(wer, 4), "config": config,
+                     "texts": {u: h.text for u, h in zip(data.utterances, hyps)}})
     best = min(rows, key=lambda r: r["wer"])  # min keeps the first of equal values
     out = Path(args.out)
-    summary = [{**row, "config": to_dict(row["config"])} for row in rows]
+    summary = [{"candidate": row["candidate"], "wer": row["wer"],
+                "config": to_dict(row["config"])} for row in rows]
     atomic_write_text(out / "summary.json", json.dumps({"data": str(args.data), "candidates": summary,
                                                         "best": best["candidate"]}, indent=2) + "\n")
     save_config(best["config"], out / "best.yaml")
+    if args.best_out:
+        atomic_write_text(Path(args.best_out) / "text", "".join(
+            f"{u} {t}".rstrip() + "\n" for u, t in best["texts"].items()))
+        save_config(best["config"], Path(args.best_out) / "decode.yaml")
     for row in rows:
         print(f"{row['wer']:7.2f}  {row['candidate']}{'   <- best' if row is best else ''}")
     return 0

@@ -5,7 +5,7 @@
 #                      [--data-dir DIR] [--exp-dir DIR] [--train-utts N] [--eval-utts N]
 #                      [--mono-opts "key=value ..."] [--tri-opts "key=value ..."]
 #                      [--hybrid-opts "key=value ..."] [--e2e-config FILE]
-#                      [--phone-ctc-config FILE] [--average-num N]
+#                      [--phone-ctc-config FILE] [--average-num N] [--nproc N]
 #
 # Stages (a stage that finished leaves a done marker and is skipped on the next run;
 # --force reruns the selected stages):
@@ -37,7 +37,8 @@
 #                                                               -> exp/e2e
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
 #   32 e2e_tune     decoding method chosen by WER on dev        -> exp/e2e/tune_dev/best.yaml
-#   33 e2e_decode   decode + score dev and test with it         -> exp/e2e/decode_{dev,test}
+#                   (its dev hypotheses                          -> exp/e2e/decode_dev)
+#   33 e2e_decode   decode test with it, score dev and test     -> exp/e2e/decode_{dev,test}
 #   40 phone_ctc_train   Conformer CTC on phonemes (conf/ctc_phone/an4.yaml) -> exp/phone_ctc
 #   41 phone_ctc_average average the 5 best checkpoints (dev loss)  -> exp/phone_ctc/final.pt
 #   42 phone_ctc_graph   HLG: CTC topology, lexicon, bigram of the train text -> exp/phone_ctc/graph
@@ -59,6 +60,10 @@
 #   --e2e-config   the stage 30 YAML (default conf/e2e/an4.yaml)
 #   --phone-ctc-config  the stage 40 YAML (default conf/ctc_phone/an4.yaml)
 #   --average-num  checkpoints averaged by stage 31 (default 5)
+#   --nproc N      train the Conformers (stages 30, 40) in N data-parallel processes
+#                  (torchrun + DistributedDataParallel; gloo on CPU, one thread each);
+#                  each process takes a 1/N share of data.max_duration, so the batch is
+#                  the configured one (default 1: one process, torch's own threads)
 #   --stages LIST  run only these stages, e.g. "0-12,30-33,99" (instead of --stage/--stop-stage)
 set -euo pipefail
 # The body is one brace group: bash reads all of it before running any, so editing this
@@ -82,6 +87,7 @@ hybrid_opts=
 e2e_config=../../conf/e2e/an4.yaml
 phone_ctc_config=../../conf/ctc_phone/an4.yaml
 average_num=5
+nproc=1
 stages=
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d'; }
@@ -104,6 +110,7 @@ while (($#)); do
     --e2e-config) e2e_config=$(abspath "$2"); shift 2 ;;
     --phone-ctc-config) phone_ctc_config=$(abspath "$2"); shift 2 ;;
     --average-num) average_num=$2; shift 2 ;;
+    --nproc) nproc=$2; shift 2 ;;
     --stages) stages=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -200,30 +207,47 @@ stage_hybrid_decode() {
   for set in dev test; do score "$exp/hybrid/decode_$set" "$set"; done
 }
 
+# train_conformer CONFIG EXP_DIR [OVERRIDES...]: `asr train`, in --nproc DDP processes
+# when more than one (each with its share of the configured batch duration).
+train_conformer() {
+  local config=$1 dir=$2; shift 2
+  if ((nproc > 1)); then
+    local share
+    share=$(python -c 'import sys, yaml
+data = (yaml.safe_load(open(sys.argv[1])) or {}).get("data") or {}
+if "max_duration" not in data: sys.exit(sys.argv[1] + ": --nproc needs data.max_duration")
+print(float(data["max_duration"]) / int(sys.argv[2]))' "$config" "$nproc")
+    OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node "$nproc" -m asr.bin.main train \
+      --config "$config" --train "$data/train" --valid "$data/dev" --exp-dir "$dir" \
+      -o "data.max_duration=$share" "$@"
+  else
+    asr train --config "$config" --train "$data/train" --valid "$data/dev" --exp-dir "$dir" "$@"
+  fi
+}
+
 stage_e2e_train() {
-  asr train --config "$e2e_config" --train "$data/train" --valid "$data/dev" --exp-dir "$exp/e2e"
+  train_conformer "$e2e_config" "$exp/e2e"
 }
 
 stage_e2e_tune() {
   asr tune --model "$exp/e2e" --data "$data/dev" --out "$exp/e2e/tune_dev" \
+    --best-out "$exp/e2e/decode_dev" \
     -c method=attention,ctc_weight=0.5,length_penalty=0.5 \
     -c method=attention,ctc_weight=0.3,length_penalty=0.5 \
     -c method=attention_rescoring,ctc_weight=0.5 -c method=ctc_greedy
 }
 
+# dev was decoded with the chosen setting by stage 32 (--best-out)
 stage_e2e_decode() {
-  for set in dev test; do
-    asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/e2e/decode_$set" \
-      --decode-config "$exp/e2e/tune_dev/best.yaml"
-    score "$exp/e2e/decode_$set" "$set"
-  done
+  asr decode --model "$exp/e2e" --data "$data/test" --out "$exp/e2e/decode_test" \
+    --decode-config "$exp/e2e/tune_dev/best.yaml"
+  for set in dev test; do score "$exp/e2e/decode_$set" "$set"; done
 }
 
 hybrid_config=../../conf/hybrid/an4.yaml
 
 stage_phone_ctc_train() {
-  asr train --config "$phone_ctc_config" --train "$data/train" --valid "$data/dev" \
-    --exp-dir "$exp/phone_ctc" -o tokenizer.lexicon="$lexicon"
+  train_conformer "$phone_ctc_config" "$exp/phone_ctc" -o tokenizer.lexicon="$lexicon"
 }
 
 stage_phone_ctc_decode() {

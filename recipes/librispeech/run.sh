@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # LibriSpeech recipe: download to WER table, one `asr` (or `python -m asr...`) call per stage.
 #
-#   recipes/librispeech/run.sh [--stage N] [--stop-stage M] [--nj J] [--cmd local|"slurm ..."]
+#   recipes/librispeech/run.sh [--stage N] [--stop-stage M] [--stages "0-12,30-33,99"]
+#       [--nj J] [--cmd local|"slurm ..."]
 #       [--force] [--url-base URL] [--lm-url-base URL] [--download-dir DIR] [--corpus-dir DIR]
 #       [--lm-dir DIR] [--train-set train-clean-100|train-460|train-960] [--train-hours H]
 #       [--eval-sets "dev-clean test-clean ..."] [--data-dir DIR] [--exp-dir DIR]
 #       [--lm-arpa NAME] [--lm-order N] [--mono-hours H] [--mono-opts "key=value ..."]
 #       [--tri-opts "key=value ..."] [--gmm-lm-weights "7 8 ..."] [--gmm-penalties "0 0.5 1"]
+#       [--hybrid-config FILE] [--hybrid-opts "key=value ..."]
 #       [--e2e-config FILE] [--e2e-opts "key=value ..."] [--ngpu N] [--average-num N]
 #       [--decode-config FILE] [--decode-opts "key=value ..."] [--lm-weight W]
+#       [--phone-ctc-config FILE] [--phone-ctc-opts "key=value ..."]
 #
 # Stages (a finished stage leaves exp/.done/stage<N>.<name> and is skipped next time;
 # --force reruns the selected stages; one run at a time per exp dir, enforced by a lock):
@@ -26,7 +29,10 @@
 #   10 mono_train   flat-start monophone HMM-GMM on the mono subset -> exp/mono
 #   11 mono_graph   HCLG with DATA/lang                            -> exp/mono/graph
 #   12 mono_decode  LM weight/penalty tuned on the first dev set, then every eval set, scored
-#   20-22 tri1      train/graph/decode: run only when `asr train-tri` exists (asr --help)
+#   20-22 tri1      triphones on MFCC + deltas (decision tree from mono's alignments):
+#                   train/graph/decode; run only when `asr train-tri` exists (asr --help)
+#   23-25 tri2      LDA+MLLT triphones from tri1's alignments: train/graph/decode
+#   26-28 tri3      SAT (fMLLR per speaker) from tri2's alignments: train/graph/two-pass decode
 #   30 e2e_train    Conformer CTC/attention on BPE (--e2e-config, fbank computed on the fly,
 #                   tokenizer trained on the train text); --ngpu N > 1 launches
 #                   `torchrun --nproc_per_node N -m asr.bin.main train` (DDP, NCCL)
@@ -34,6 +40,13 @@
 #   32 e2e_decode   every eval set without LM (--decode-config)  -> exp/e2e/decode_<set>
 #   33 e2e_lm_decode CTC prefix beam search + DATA/lang/lm.arpa shallow fusion (--lm-weight)
 #                                                                -> exp/e2e_lm/decode_<set>
+#   40 hybrid_train TDNN on tri3's fMLLR features and alignments (--hybrid-config)
+#   41 hybrid_decode through tri3's graph with tri3's speaker transforms of each set
+#   50 phone_ctc_train   CTC-only Conformer over the lexicon's phonemes (--phone-ctc-config;
+#                   --ngpu as stage 30)
+#   51 phone_ctc_average average the --average-num best checkpoints
+#   52 phone_ctc_graph   HLG: CTC topology, DATA/lang lexicon, DATA/lang/lm.arpa
+#   53 phone_ctc_decode  LM weight + penalty tuned on the dev set, every eval set scored
 #   99 compare      the WER table of every system under exp/     -> exp/results.{md,json}
 #
 # Options (defaults in brackets):
@@ -49,6 +62,9 @@
 #   --lm-arpa       LM file name in resource 11 [3-gram.pruned.3e-7.arpa.gz]; --lm-order [3]
 #   --mono-hours    monophone training subset [2]; 0 = the whole train set
 #   --mono-opts / --tri-opts  key=value overrides for `asr train-mono` / `asr train-tri`
+#                   (--tri-opts also sizes tri2 and tri3, as trainer.KEY=VALUE)
+#   --hybrid-config [conf/hybrid/librispeech.yaml]; --hybrid-opts FrameTrainConfig overrides
+#   --phone-ctc-config [conf/ctc_phone/librispeech_100h.yaml]; --phone-ctc-opts (-o)
 #   --gmm-lm-weights, --gmm-penalties  the grid GMM decoding tunes on dev [decode-gmm's]
 #   --e2e-config    [conf/e2e/librispeech_100h.yaml]; --e2e-opts key=value overrides (-o)
 #   --ngpu          GPUs for e2e training [0: one process, GPU if there is one]
@@ -70,6 +86,7 @@ recipe_name=librispeech
 
 stage=0
 stop_stage=100
+stages=
 nj=4
 cmd=local
 force=false
@@ -97,6 +114,10 @@ average_num=10
 decode_config=../../conf/e2e/decode.yaml
 decode_opts=
 lm_weight=0.5
+hybrid_config=../../conf/hybrid/librispeech.yaml
+hybrid_opts=
+phone_ctc_config=../../conf/ctc_phone/librispeech_100h.yaml
+phone_ctc_opts=
 
 usage() { sed -n '/^set -euo/q;2,$p' "$0"; }
 # Paths given on the command line are relative to where run.sh was started.
@@ -105,6 +126,7 @@ while (($#)); do
   case "$1" in
     --stage) stage=$2; shift 2 ;;
     --stop-stage|--stop_stage) stop_stage=$2; shift 2 ;;
+    --stages) stages=$2; shift 2 ;;
     --nj) nj=$2; shift 2 ;;
     --cmd) cmd=$2; shift 2 ;;
     --force) force=true; shift ;;
@@ -132,6 +154,10 @@ while (($#)); do
     --decode-config) decode_config=$(abspath "$2"); shift 2 ;;
     --decode-opts) decode_opts=$2; shift 2 ;;
     --lm-weight) lm_weight=$2; shift 2 ;;
+    --hybrid-config) hybrid_config=$(abspath "$2"); shift 2 ;;
+    --hybrid-opts) hybrid_opts=$2; shift 2 ;;
+    --phone-ctc-config) phone_ctc_config=$(abspath "$2"); shift 2 ;;
+    --phone-ctc-opts) phone_ctc_opts=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -211,21 +237,26 @@ score() {
   asr score --ref "$data/$2/text" --hyp "$1/text" --hours "${hours_of[$3]}"
 }
 
-# gmm_decode SYSTEM TRAIN: tune on the dev set, decode every eval set with it, score.
-gmm_decode() {
-  local sys=$exp/$1 grid=()
+# graph_decode COMMAND SYSTEM TRAIN GRAPH [OPTIONS...]: `asr COMMAND` tuned on the dev set
+# (LM weight x penalty, --nj settings at once), then every eval set with the chosen
+# setting, scored. An option "%SET%" becomes each set's name (per-set transform dirs).
+graph_decode() {
+  local command=$1 sys=$exp/$2 train_dir=$3 graph=$4 grid=() set
+  shift 4
   [[ -n $gmm_lm_weights ]] && grid+=(--lm-weights "$gmm_lm_weights")
   [[ -n $gmm_penalties ]] && grid+=(--penalties "$gmm_penalties")
-  asr decode-gmm --model "$sys" --graph "$sys/graph" --data "$data/$dev" --out "$sys/decode_$dev" \
-    --tune "${grid[@]}"
+  asr "$command" --model "$sys" --graph "$graph" --data "$data/$dev" --out "$sys/decode_$dev" \
+    --tune --nj "$nj" "${grid[@]}" "${@//%SET%/$dev}"
   for set in "${evals[@]}"; do
     if [[ $set != "$dev" ]]; then
-      asr decode-gmm --model "$sys" --graph "$sys/graph" --data "$data/$set" \
-        --out "$sys/decode_$set" --setting "$sys/decode_$dev/best_setting.json"
+      asr "$command" --model "$sys" --graph "$graph" --data "$data/$set" \
+        --out "$sys/decode_$set" --setting "$sys/decode_$dev/best_setting.json" "${@//%SET%/$set}"
     fi
-    score "$sys/decode_$set" "$set" "$2"
+    score "$sys/decode_$set" "$set" "$train_dir"
   done
 }
+gmm_decode() { graph_decode decode-gmm "$1" "$2" "$exp/$1/graph"; }
+sat_decode() { graph_decode decode-gmm-sat "$1" "$2" "$exp/$1/graph"; }
 
 stage_mono_train() {
   # shellcheck disable=SC2086  # mono_opts: word-split into key=value overrides
@@ -237,6 +268,25 @@ stage_tri1_train() {
   # shellcheck disable=SC2086
   asr train-tri --data "$data/$train" --lexicon "$lang/lexicon.txt" --ali-dir "$exp/mono" \
     --out "$exp/tri1" $tri_opts
+}
+
+# tri2/tri3 take --tri-opts as their trainer's options
+tri_sizes=()
+if [[ -n $tri_opts ]]; then read -r -a tri_sizes <<< "$tri_opts"; tri_sizes=("${tri_sizes[@]/#/trainer.}"); fi
+
+stage_hybrid_train() {
+  # shellcheck disable=SC2086  # hybrid_opts: word-split into key=value overrides
+  asr train-hybrid --data "$data/$train" --ali-dir "$exp/tri3" --out "$exp/hybrid" \
+    --config "$hybrid_config" $hybrid_opts
+}
+
+stage_phone_ctc_train() {
+  local train_cmd=(asr)
+  ((ngpu > 1)) && train_cmd=(torchrun --standalone --nproc_per_node "$ngpu" -m asr.bin.main)
+  mapfile -t opts < <(overrides "$phone_ctc_opts")
+  "${train_cmd[@]}" train --config "$phone_ctc_config" --train "$data/$train" \
+    --valid "$data/$dev" --exp-dir "$exp/phone_ctc" -o "tokenizer.lexicon=$lang/lexicon.txt" \
+    "${opts[@]}"
 }
 
 stage_mkgraph() {  # $1 = system
@@ -289,10 +339,26 @@ if ((22 >= stage && 20 <= stop_stage)); then
     log "Stages 20-22: tri1 skipped: this toolkit has no 'asr train-tri' yet"
   fi
 fi
+run_stage 23 tri2_train asr train-lda-mllt --data "$data/$train" --lexicon "$lang/lexicon.txt" \
+  --ali-dir "$exp/tri1" --out "$exp/tri2" "${tri_sizes[@]}"
+run_stage 24 tri2_graph stage_mkgraph tri2
+run_stage 25 tri2_decode sat_decode tri2 "$train"
+run_stage 26 tri3_train asr train-sat --data "$data/$train" --lexicon "$lang/lexicon.txt" \
+  --ali-dir "$exp/tri2" --out "$exp/tri3" "${tri_sizes[@]}"
+run_stage 27 tri3_graph stage_mkgraph tri3
+run_stage 28 tri3_decode sat_decode tri3 "$train"
 run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
 run_stage 32 e2e_decode stage_e2e_decode e2e
 run_stage 33 e2e_lm_decode stage_e2e_decode e2e_lm
+run_stage 40 hybrid_train stage_hybrid_train
+run_stage 41 hybrid_decode graph_decode decode-hybrid hybrid "$train" "$exp/tri3/graph" \
+  --transform-dir "$exp/tri3/decode_%SET%"
+run_stage 50 phone_ctc_train stage_phone_ctc_train
+run_stage 51 phone_ctc_average asr average --exp-dir "$exp/phone_ctc" --num "$average_num" --by best
+run_stage 52 phone_ctc_graph asr mkgraph-ctc --model "$exp/phone_ctc" --lexicon "$lang/lexicon.txt" \
+  --lm "$lang/lm.arpa" --out "$exp/phone_ctc/graph"
+run_stage 53 phone_ctc_decode graph_decode decode-ctc-hlg phone_ctc "$train" "$exp/phone_ctc/graph"
 # Stage 99 always runs when selected: it only reads results.
 if selected 99; then
   log "Stage 99: compare"

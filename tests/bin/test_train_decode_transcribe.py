@@ -55,6 +55,21 @@ def test_average_decode_score(trained, capsys):
     assert result["wer"] <= 25.0, capsys.readouterr().out
 
 
+def test_tune_picks_on_dev_and_writes_the_winner_as_decode_would(trained, capsys):
+    exp, data = trained / "exp", str(trained / "train")
+    assert main(["average", "--exp-dir", str(exp), "--num", "2", "--by", "last"]) == 0
+    assert main(["tune", "--model", str(exp), "--data", data, "--out", str(exp / "tune"),
+                 "--best-out", str(exp / "tuned_decode"), "-c", "method=ctc_greedy",
+                 "-c", "method=attention,beam_size=3"]) == 0
+    summary = json.loads((exp / "tune" / "summary.json").read_text())
+    wers = {c["candidate"]: c["wer"] for c in summary["candidates"]}
+    assert summary["best"] == min(wers, key=wers.get)
+    assert main(["decode", "--model", str(exp), "--data", data, "--out", str(exp / "again"),
+                 "--decode-config", str(exp / "tune" / "best.yaml")]) == 0
+    for name in ("text", "decode.yaml"):
+        assert (exp / "tuned_decode" / name).read_text() == (exp / "again" / name).read_text()
+
+
 def test_transcribe_returns_the_transcript(trained, capsys):
     data = DataDir.load(trained / "train")
     files = [data.wav_scp[u] for u in data.utterances]

@@ -136,6 +136,27 @@ def test_recipe_from_download_to_results(mirror, tmp_path):
     assert "finished in" not in again.stderr
 
 
+def test_classical_hybrid_and_phone_ctc_stages(mirror, tmp_path):
+    """Stages 20-28 (tri1, tri2 from tri1, tri3), 40-41 (hybrid on tri3's fMLLR features)
+    and 50-53 (phoneme CTC + HLG) after the data and mono stages, tiny sizes."""
+    _, url = mirror
+    opts = [*TINY_OPTS, "--stages", "0-3,10-12,20-28,40-41,50-53,99",
+            "--hybrid-opts", "max_epochs=1 model.hidden_dim=32 valid_fraction=0.34 "
+                             "progress_bar=false",
+            "--phone-ctc-config", str(REPO / "conf" / "ctc_phone" / "tiny_test.yaml")]
+    result = _run(tmp_path, url, *opts)
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = json.loads((tmp_path / "exp" / "results.json").read_text())
+    systems = ["mono", "tri1", "tri2", "tri3", "hybrid", "phone_ctc"]
+    assert {(r["system"], r["set"]) for r in rows} == {(s, e) for s in systems for e in EVAL_SETS}
+    assert all(r["words"] > 0 for r in rows)
+    # each set's hybrid decode read tri3's transforms of that set
+    for set_name in EVAL_SETS:
+        info = json.loads((tmp_path / "exp" / "hybrid" / f"decode_{set_name}" /
+                           "decode_info.json").read_text())
+        assert info["transform_dir"].endswith(f"tri3/decode_{set_name}")
+
+
 def test_missing_part_names_part_and_url(mirror, tmp_path):
     _, url = mirror
     result = _run(tmp_path, url, "--train-set", "train-460", "--eval-sets", " ".join(EVAL_SETS),

@@ -1,4 +1,4 @@
-"""recipes/sweep.sh: argument checks and the detection of which systems can run.
+"""recipes/sweep.sh: argument checks and its tables of recipe stages.
 
 (A real sweep trains several systems per size: too slow for a unit test. The AN4
 mono sweep is run by hand; see the sweep's header and `asr sweep-report`.)
@@ -26,12 +26,19 @@ def test_unknown_corpus_and_system_are_usage_errors(tmp_path):
     assert "unknown system 'gmm9' (known: mono tri1 tri3 hybrid phone_ctc e2e)" in result.stderr
 
 
-def test_systems_without_recipe_stages_are_skipped_with_a_reason(tmp_path):
-    # The LibriSpeech recipe has no stages for tri3 or hybrid yet (whatever commands
-    # exist), so nothing is left to run and nothing is downloaded or trained.
-    result = _sweep(tmp_path, "--corpus", "librispeech", "--systems", "tri3 hybrid")
-    assert result.returncode == 1
-    for system in ("tri3", "hybrid"):
-        assert f"[sweep] {system} skipped: " in result.stderr
-    assert "no system to run" in result.stderr
-    assert not (tmp_path / "sweep" / "data_full").exists()
+def test_stage_ranges_name_real_stages_of_each_recipe():
+    """Every range in the sweep's stage tables starts and ends on a stage its recipe has
+    (a renumbered recipe stage would otherwise make the sweep run the wrong steps)."""
+    import re
+
+    text = SWEEP.read_text()
+    recipes = SWEEP.parent
+    for table, recipe in (("an4_stages", "an4"), ("libri_stages", "librispeech")):
+        body = re.search(rf"declare -A {table}=\((.*?)\)\n", text, re.S).group(1)
+        ranges = dict(re.findall(r"\[(\w+)\]=(\d+-\d+)", body))
+        stages = {int(n) for n in re.findall(r"^\s*run_stage (\d+) ",
+                                             (recipes / recipe / "run.sh").read_text(), re.M)}
+        assert {"prep", "mono", "tri1", "tri3", "hybrid", "e2e", "phone_ctc"} <= set(ranges)
+        for system, span in ranges.items():
+            first, last = map(int, span.split("-"))
+            assert first in stages and last in stages, (recipe, system, span)
