@@ -122,7 +122,8 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
                          f"transition ids, model {model_dir} has "
                          f"{am.transition_model.num_transition_ids}")
     lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
-    config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale)
+    config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,
+                           lattice_beam=lattice_beam)  # lattices only for the n-best pass
     timing: dict = {}
     t0 = time.perf_counter()
     raw, _, utt2spk = static_features(data_dir, max_utts)
@@ -155,8 +156,6 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     scores = {u: transition_scores(am, x) for u, x in feats.items()}
     timing["loglikes_s"] = time.perf_counter() - t0
     frames = sum(x.shape[0] for x in scores.values())
-    config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,
-                           lattice_beam=lattice_beam)
     hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
                                   nj)
     if len(settings) == 1:

@@ -233,7 +233,7 @@ stage_e2e_tune() {
   asr tune --model "$exp/e2e" --data "$data/dev" --out "$exp/e2e/tune_dev" \
     --best-out "$exp/e2e/decode_dev" \
     -c method=attention,ctc_weight=0.5,length_penalty=0.5 \
-    -c method=attention,ctc_weight=0.3,length_penalty=0.5 \
+    -c method=attention,ctc_weight=0.5,length_penalty=1.0 \
     -c method=attention_rescoring,ctc_weight=0.5 -c method=ctc_greedy
 }
 
