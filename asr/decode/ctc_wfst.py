@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asr.decode.gmm import Setting, _floats, choose_setting, read_setting
+from asr.decode.gmm import Setting, choose_setting, run_tune_or_decode
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -268,28 +268,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.tune and args.setting:
-        raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
     common = dict(beam=args.beam, max_active=args.max_active, blank_penalty=args.blank_penalty,
-                  max_utts=args.max_utts, model_file=args.model_file)
-    if args.tune:
-        choice = tune_on_dev(args.model, args.graph, args.data, args.out,
-                             lm_weights=_floats(args.lm_weights),
-                             word_insertion_penalties=_floats(args.penalties), nj=args.nj,
-                             **common)
-        print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
-              f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
-        return 0
-    lm_weights, penalties = [args.lm_weight], [args.penalty]
-    if args.setting:
-        s = read_setting(args.setting)
-        lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
-    summary = decode_datadir(args.model, args.graph, args.data, args.out,
-                             lm_weights=lm_weights, word_insertion_penalties=penalties, **common)
-    print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
-          f"-> {Path(args.out) / 'text'}")
-    return 0
-
+                  max_utts=args.max_utts, model_file=args.model_file, nj=args.nj)
+    return run_tune_or_decode(args, tune_on_dev, decode_datadir, common,
+                              defaults=([args.lm_weight], [args.penalty]))
 
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli

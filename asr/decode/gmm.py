@@ -383,31 +383,39 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-utts", type=int, help="decode the first N utterances only")
 
 
-def run(args: argparse.Namespace) -> int:
+def run_tune_or_decode(args: argparse.Namespace, tune, decode, common: dict,
+                       decode_only: dict | None = None, defaults=(None, None)) -> int:
+    """The body shared by the graph decoders' commands: with ``--tune``, ``tune(model,
+    graph, data, out, lm_weights=..., word_insertion_penalties=..., **common)`` sweeps
+    ``--lm-weights`` x ``--penalties`` and prints the choice; otherwise ``decode`` runs
+    with the setting of ``--setting`` (else ``defaults``: LM weights, penalties) and
+    ``decode_only`` added to ``common``."""
     if args.tune and args.setting:
         raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
     if args.tune:
-        choice = tune_on_dev(args.model, args.graph, args.data, args.out,
-                             lm_weights=_floats(args.lm_weights),
-                             word_insertion_penalties=_floats(args.penalties),
-                             beam=args.beam, max_active=args.max_active, max_utts=args.max_utts,
-                             nj=args.nj)
+        choice = tune(args.model, args.graph, args.data, args.out,
+                      lm_weights=_floats(args.lm_weights),
+                      word_insertion_penalties=_floats(args.penalties), **common)
         print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
               f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
         return 0
-    lm_weights = penalties = None
+    lm_weights, penalties = defaults
     if args.setting:
         s = read_setting(args.setting)
         lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
-    summary = decode_datadir(args.model, args.graph, args.data, args.out, beam=args.beam,
-                             max_active=args.max_active, acoustic_scale=args.acoustic_scale,
-                             lm_weights=lm_weights, word_insertion_penalties=penalties,
-                             max_utts=args.max_utts, nbest=args.nbest,
-                             lattice_beam=args.lattice_beam)
+    summary = decode(args.model, args.graph, args.data, args.out, lm_weights=lm_weights,
+                     word_insertion_penalties=penalties, **common, **(decode_only or {}))
     print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
           f"-> {Path(args.out) / 'text'}")
     return 0
 
+
+def run(args: argparse.Namespace) -> int:
+    return run_tune_or_decode(
+        args, tune_on_dev, decode_datadir,
+        dict(beam=args.beam, max_active=args.max_active, max_utts=args.max_utts, nj=args.nj),
+        dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
+             lattice_beam=args.lattice_beam))
 
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli

@@ -32,9 +32,9 @@ from typing import Mapping, Sequence
 
 import torch
 
-from asr.decode.gmm import (FRAME_SHIFT, Setting, _floats, _load_lexicon, _settings,
-                            _write_hyps, add_output_options, choose_setting, decode_settings,
-                            read_setting, transition_scores)
+from asr.decode.gmm import (FRAME_SHIFT, Setting, _load_lexicon, _settings, _write_hyps,
+                            add_output_options, choose_setting, decode_settings,
+                            run_tune_or_decode, transition_scores)
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
 from asr.utils.io import atomic_write_text
 
@@ -227,33 +227,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.tune and args.setting:
-        raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
     if args.fmllr_passes < 1:
         raise ValueError(f"--fmllr-passes must be >= 1, got {args.fmllr_passes}")
     common = dict(beam=args.beam, max_active=args.max_active,
                   first_pass=Setting(args.first_pass_lm_weight, 0.0),
                   fmllr_passes=args.fmllr_passes, silence_weight=args.silence_weight,
                   max_utts=args.max_utts, nj=args.nj)
-    if args.tune:
-        choice = tune_on_dev_sat(args.model, args.graph, args.data, args.out,
-                                 lm_weights=_floats(args.lm_weights),
-                                 word_insertion_penalties=_floats(args.penalties), **common)
-        print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
-              f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
-        return 0
-    lm_weights = penalties = None
-    if args.setting:
-        s = read_setting(args.setting)
-        lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
-    summary = decode_datadir_sat(args.model, args.graph, args.data, args.out,
-                                 lm_weights=lm_weights, word_insertion_penalties=penalties,
-                                 acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-                                 lattice_beam=args.lattice_beam, **common)
-    print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
-          f"-> {Path(args.out) / 'text'}")
-    return 0
-
+    return run_tune_or_decode(args, tune_on_dev_sat, decode_datadir_sat, common,
+                              dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
+                                   lattice_beam=args.lattice_beam))
 
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli

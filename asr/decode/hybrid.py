@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from asr.decode.gmm import (
-    FRAME_SHIFT, _floats, _load_lexicon, _settings, _write_hyps, add_output_options,
-    choose_setting, decode_settings, read_setting,
+    FRAME_SHIFT, _load_lexicon, _settings, _write_hyps, add_output_options, choose_setting,
+    decode_settings, run_tune_or_decode,
 )
 from asr.decode.wfst import DecoderConfig
 from asr.utils.io import atomic_write_text
@@ -184,35 +184,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.tune and args.setting:
-        raise ValueError("--tune chooses a setting; --setting uses a fixed one: give only one")
-    if args.tune:
-        choice = tune_on_dev(args.model, args.graph, args.data, args.out,
-                             lm_weights=_floats(args.lm_weights),
-                             word_insertion_penalties=_floats(args.penalties),
-                             prior_scale=args.prior_scale, beam=args.beam,
-                             max_active=args.max_active, max_utts=args.max_utts,
-                             transform_dir=args.transform_dir, nj=args.nj)
-        print(f"best setting lmwt={choice['lm_weight']:g} wip={choice['word_insertion_penalty']:g} "
-              f"dev WER {100 * choice['wer']:.2f}% -> {Path(args.out) / 'best_setting.json'}")
-        return 0
-    lm_weights = penalties = None
     prior_scale = args.prior_scale
-    if args.setting:
-        s = read_setting(args.setting)
-        lm_weights, penalties = [s.lm_weight], [s.word_insertion_penalty]
+    if args.setting and not args.tune:  # the prior scale the dev sweep ran with
         prior_scale = float(json.loads(Path(args.setting).read_text()).get("prior_scale",
                                                                            prior_scale))
-    summary = decode_datadir(args.model, args.graph, args.data, args.out, beam=args.beam,
-                             max_active=args.max_active, acoustic_scale=args.acoustic_scale,
-                             prior_scale=prior_scale, lm_weights=lm_weights,
-                             word_insertion_penalties=penalties, max_utts=args.max_utts,
-                             nbest=args.nbest, lattice_beam=args.lattice_beam,
-                             transform_dir=args.transform_dir)
-    print(f"decoded {summary['utterances']} utterances, RTF {summary['rtf']:.3f} "
-          f"-> {Path(args.out) / 'text'}")
-    return 0
-
+    common = dict(beam=args.beam, max_active=args.max_active, max_utts=args.max_utts,
+                  prior_scale=prior_scale, transform_dir=args.transform_dir, nj=args.nj)
+    return run_tune_or_decode(args, tune_on_dev, decode_datadir, common,
+                              dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
+                                   lattice_beam=args.lattice_beam))
 
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli
