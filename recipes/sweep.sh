@@ -3,6 +3,9 @@
 #
 #   recipes/sweep.sh --corpus an4 [--fractions "25 50 100"] [--systems "mono e2e ..."]
 #   recipes/sweep.sh --corpus synthetic [--hours "1 3 10"] [--eval-hours 0.2]
+#       (on a CPU, pass the CPU-sized configs: --recipe-opts "--e2e-config
+#       conf/e2e/synthetic_cpu.yaml --phone-ctc-config conf/ctc_phone/synthetic_cpu.yaml
+#       --hybrid-config conf/hybrid/synthetic_cpu.yaml --average-num 5")
 #   recipes/sweep.sh --corpus librispeech [--hours "10 100"] [--recipe-opts "--url-base URL"]
 #       [--out-dir DIR] [--nj J] [--cmd local|"slurm ..."] [--set NAME] [--recipe-opts "..."]
 #

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a decoding option, e.g. beam_size=20 (repeatable)")
     parser.add_argument("--model-file", help="model file (default: EXP/final.pt, else best checkpoint)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="CPU decoding processes of one thread each, sharing the "
+                             "utterances (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                                 "tokenizer/); GMM systems decode with their graph")
     config = load_config(DecodeConfig, args.decode_config, args.override)
     recognizer = E2ERecognizer(exp, config, model_file=args.model_file, device=args.device)
-    texts = decode_datadir(recognizer, args.data, args.out)
+    texts = decode_datadir(recognizer, args.data, args.out, nj=args.nj)
     save_config(config, Path(args.out) / "decode.yaml")
     print(f"{args.out}/text: {len(texts)} utterances")
     return 0

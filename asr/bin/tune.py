@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--candidate", action="append", required=True,
                         metavar="K=V[,K=V...]", help="one candidate setting (repeatable)")
     parser.add_argument("--device", help="cpu or cuda")
+    parser.add_argument("--nj", type=int, default=1,
+                        help="CPU decoding processes of one thread each, sharing the "
+                             "utterances of every candidate (default 1)")
     parser.add_argument("--best-out", metavar="DIR",
                         help="also write the best candidate's DIR/text and DIR/decode.yaml, "
                              "as `asr decode` would (e.g. exp/e2e/decode_dev)")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             recognizer.decode_config = config
             recognizer.lm = load_lm(config)
-        hyps = recognizer.recognize_features(feats)
+        hyps = recognizer.recognize_features(feats, nj=args.nj)
         result = score(data.text, {u: h.text for u, h in zip(data.utterances, hyps)})
         wer = 100.0 * result.error_rate
         log.info("%s: WER %.2f%% on %s", candidate, wer, args.data)

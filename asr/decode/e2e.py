@@ -107,12 +107,39 @@ class E2ERecognizer:
             feats.append(self.features(load_audio(entry, self.sample_rate, start=start, end=end)))
         return feats
 
-    def recognize_features(self, feats: Sequence[np.ndarray], batch_frames: int = 6000
-                           ) -> list[Hypothesis]:
+    def recognize_features(self, feats: Sequence[np.ndarray], batch_frames: int = 6000,
+                           nj: int = 1) -> list[Hypothesis]:
         """Decode ``(T_i, F)`` feature matrices, in length-sorted batches of at most
-        ``batch_frames`` padded frames; results in input order."""
+        ``batch_frames`` padded frames; results in input order.
+
+        ``nj`` > 1 (CPU only) splits the utterances over that many forked processes of
+        one thread each, dealt round-robin by length so that every share costs about
+        the same; the hypotheses are those of ``nj`` 1.
+        """
         order = sorted(range(len(feats)), key=lambda i: -feats[i].shape[0])
-        results: list[Hypothesis | None] = [None] * len(feats)
+        nj = min(nj, len(order))
+        if nj > 1 and self.device.type == "cpu":
+            from asr.parallel.forked import forked_map
+
+            def share(k: int) -> list[Hypothesis]:
+                torch.set_num_threads(1)  # nj one-thread workers, as DataLoader workers
+                return self._recognize_sorted(feats, order[k::nj], batch_frames)
+
+            results: list[Hypothesis | None] = [None] * len(feats)
+            for k, hyps in enumerate(forked_map(share, range(nj), nj)):
+                for i, hyp in zip(order[k::nj], hyps):
+                    results[i] = hyp
+            return results  # type: ignore[return-value]
+        hyps = self._recognize_sorted(feats, order, batch_frames)
+        results = [None] * len(feats)
+        for i, hyp in zip(order, hyps):
+            results[i] = hyp
+        return results  # type: ignore[return-value]
+
+    def _recognize_sorted(self, feats: Sequence[np.ndarray], order: Sequence[int],
+                          batch_frames: int) -> list[Hypothesis]:
+        """Hypotheses of ``feats[i] for i in order`` (longest first), in that order."""
+        results: list[Hypothesis] = []
         start = 0
         while start < len(order):
             longest = feats[order[start]].shape[0]
@@ -123,11 +150,10 @@ class E2ERecognizer:
             padded = torch.zeros(len(batch), int(lens.max()), feats[batch[0]].shape[1])
             for row, i in enumerate(batch):
                 padded[row, :feats[i].shape[0]] = torch.from_numpy(feats[i])
-            hyps = decode_batch(self.model, padded.to(self.device), lens.to(self.device),
-                                self.decode_config, self.tokenizer, self.lm)
-            for i, hyp in zip(batch, hyps):
-                results[i] = hyp
-        return results  # type: ignore[return-value]
+            results.extend(decode_batch(self.model, padded.to(self.device),
+                                        lens.to(self.device), self.decode_config,
+                                        self.tokenizer, self.lm))
+        return results
 
     def word_timings(self, feats: np.ndarray, hyp: Hypothesis) -> list[tuple[str, float, float]]:
         """``(word, start s, end s)`` from a CTC forced alignment of ``hyp``'s tokens."""
@@ -144,8 +170,9 @@ class E2ERecognizer:
 
 
 def decode_datadir(recognizer: E2ERecognizer, data_dir: str | Path, out_dir: str | Path,
-                   progress: bool = True) -> dict[str, str]:
-    """Decode every utterance of a data dir; writes ``out_dir/text`` (Kaldi format)."""
+                   progress: bool = True, nj: int = 1) -> dict[str, str]:
+    """Decode every utterance of a data dir; writes ``out_dir/text`` (Kaldi format).
+    ``nj``: parallel CPU decoding processes (see :meth:`E2ERecognizer.recognize_features`)."""
     from tqdm import tqdm
 
     from asr.data import DataDir
@@ -156,10 +183,10 @@ def decode_datadir(recognizer: E2ERecognizer, data_dir: str | Path, out_dir: str
     utts = data.utterances
     feats = recognizer.datadir_features(data, progress)
     hyps: list[Hypothesis] = []
-    chunk = 32
+    chunk = 32 * max(1, nj)  # progress every 32 utterances per process
     bar = tqdm(total=len(utts), desc="decoding", unit="utt", disable=not progress or None)
     for i in range(0, len(utts), chunk):
-        hyps.extend(recognizer.recognize_features(feats[i:i + chunk]))
+        hyps.extend(recognizer.recognize_features(feats[i:i + chunk], nj=nj))
         bar.update(min(chunk, len(utts) - i))
     bar.close()
     texts = {utt: hyp.text for utt, hyp in zip(utts, hyps)}

@@ -161,7 +161,7 @@ class ConformerAED(nn.Module):
 
     def ctc_log_probs(self, enc: torch.Tensor) -> torch.Tensor:
         """``enc (B, T', D)`` -> CTC log-probabilities ``(B, T', V)``."""
-        return torch.log_softmax(self.ctc_head(enc), dim=-1)
+        return torch.log_softmax(self.ctc_head(enc).float(), dim=-1)  # fp32 under autocast
 
     def ctc_loss(self, enc: torch.Tensor, enc_lens: torch.Tensor, targets: torch.Tensor,
                  target_lens: torch.Tensor) -> torch.Tensor:
@@ -228,10 +228,10 @@ class ConformerAED(nn.Module):
         """
         if self.decoder is None:
             raise ValueError("this model has no attention decoder (decoder_layers = 0)")
-        n = ys.size(0)
-        memory = enc[:, : int(enc_len)].expand(n, -1, -1)
-        mask = torch.ones(n, 1, memory.size(1), dtype=torch.bool, device=enc.device)
-        return self.decoder.next_token_log_probs(memory, mask, ys)
+        # expanded, not copied: the decoder projects the shared memory once; every frame
+        # is valid, so no memory mask
+        memory = enc[:, : int(enc_len)].expand(ys.size(0), -1, -1)
+        return self.decoder.next_token_log_probs(memory, None, ys)
 
     def attention_scores(self, enc: torch.Tensor, enc_len: torch.Tensor | int,
                          hyps: list[list[int]]) -> torch.Tensor:

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from asr.nn.dropout import Dropout
+
 
 class MultiHeadAttention(nn.Module):
     """Scaled dot-product attention over ``H`` heads.
@@ -27,11 +29,18 @@ class MultiHeadAttention(nn.Module):
         self.linear_k = nn.Linear(d_model, d_model)
         self.linear_v = nn.Linear(d_model, d_model)
         self.linear_out = nn.Linear(d_model, d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def _heads(self, x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
         b, t, _ = x.shape
         return linear(x).view(b, t, self.h, self.d_k).transpose(1, 2)  # (B, H, T, d_k)
+
+    def _shared_heads(self, x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+        """As :meth:`_heads`, but a tensor expanded along the batch (stride 0: one encoder
+        output shared by every hypothesis of a beam search) is projected once."""
+        if x.size(0) > 1 and x.stride(0) == 0:
+            return self._heads(x[:1], linear).expand(x.size(0), -1, -1, -1)
+        return self._heads(x, linear)
 
     def _attend(self, scores: torch.Tensor, v: torch.Tensor,
                 mask: torch.Tensor | None) -> torch.Tensor:
@@ -55,8 +64,8 @@ class MultiHeadAttention(nn.Module):
         """``query (B, Tq, D)``, ``key``/``value (B, Tk, D)``, ``mask (B, 1 or Tq, Tk)``
         -> ``(B, Tq, D)``."""
         q = self._heads(query, self.linear_q)
-        k = self._heads(key, self.linear_k)
-        v = self._heads(value, self.linear_v)
+        k = self._shared_heads(key, self.linear_k)
+        v = self._shared_heads(value, self.linear_v)
         scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.d_k)
         return self._attend(scores, v, mask)
 

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from asr.nn.attention import MultiHeadAttention, RelPositionMultiHeadAttention
+from asr.nn.dropout import Dropout
 from asr.nn.mask import make_non_pad_mask
 from asr.nn.pos_enc import AbsolutePositionalEncoding, RelativePositionalEncoding
 from asr.nn.subsampling import Conv2dSubsampling4
@@ -17,7 +18,7 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, ff_dim: int, dropout: float = 0.0,
                  activation: type[nn.Module] = nn.SiLU):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(d_model, ff_dim), activation(), nn.Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(d_model, ff_dim), activation(), Dropout(dropout),
                                  nn.Linear(ff_dim, d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,7 +91,7 @@ class ConformerBlock(nn.Module):
         self.norm_conv = nn.LayerNorm(d_model)
         self.norm_ff2 = nn.LayerNorm(d_model)
         self.norm_out = nn.LayerNorm(d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor | None = None
                 ) -> torch.Tensor:

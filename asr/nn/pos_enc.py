@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from asr.nn.dropout import Dropout
+
 
 def sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """``(N,)`` float positions -> ``(N, dim)`` with sin on even and cos on odd channels."""
@@ -26,7 +28,7 @@ class AbsolutePositionalEncoding(nn.Module):
         super().__init__()
         self.d_model = d_model
         self.scale = math.sqrt(d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, offset: int = 0) -> tuple[torch.Tensor, None]:
         """``x (B, T, D)`` -> ``(B, T, D)``; ``offset`` is the position of ``x[:, 0]``."""
@@ -47,7 +49,7 @@ class RelativePositionalEncoding(nn.Module):
         super().__init__()
         self.d_model = d_model
         self.scale = math.sqrt(d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = x.size(1)

@@ -7,6 +7,7 @@ from torch import nn
 
 from asr.nn.attention import MultiHeadAttention
 from asr.nn.conformer import FeedForward
+from asr.nn.dropout import Dropout
 from asr.nn.mask import target_mask
 from asr.nn.pos_enc import AbsolutePositionalEncoding
 
@@ -25,12 +26,12 @@ class TransformerDecoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(d_model)
         self.norm2 = nn.LayerNorm(d_model)
         self.norm3 = nn.LayerNorm(d_model)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor, memory: torch.Tensor,
-                memory_mask: torch.Tensor) -> torch.Tensor:
+                memory_mask: torch.Tensor | None) -> torch.Tensor:
         """``x (B, U, D)``, ``x_mask (B, U, U)``, ``memory (B, T, D)``,
-        ``memory_mask (B, 1, T)`` -> ``(B, U, D)``."""
+        ``memory_mask (B, 1, T)`` (None: every frame valid) -> ``(B, U, D)``."""
         h = self.norm1(x)
         x = x + self.dropout(self.self_attn(h, h, h, x_mask))
         h = self.norm2(x)
@@ -55,7 +56,7 @@ class TransformerDecoder(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.output = nn.Linear(d_model, vocab_size)
 
-    def forward(self, memory: torch.Tensor, memory_mask: torch.Tensor, ys: torch.Tensor,
+    def forward(self, memory: torch.Tensor, memory_mask: torch.Tensor | None, ys: torch.Tensor,
                 ys_lens: torch.Tensor) -> torch.Tensor:
         x, _ = self.pos_enc(self.embed(ys))
         mask = target_mask(ys_lens, ys.size(1))
@@ -63,13 +64,14 @@ class TransformerDecoder(nn.Module):
             x = layer(x, mask, memory, memory_mask)
         return self.output(self.norm(x))
 
-    def next_token_log_probs(self, memory: torch.Tensor, memory_mask: torch.Tensor,
+    def next_token_log_probs(self, memory: torch.Tensor, memory_mask: torch.Tensor | None,
                              ys: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of the token after each unpadded prefix.
 
         Args:
-            memory: ``(N, T, D)`` encoder output (one row per hypothesis).
-            memory_mask: ``(N, 1, T)`` bool.
+            memory: ``(N, T, D)`` encoder output (one row per hypothesis; a tensor
+                expanded from ``(1, T, D)`` has its keys and values projected once).
+            memory_mask: ``(N, 1, T)`` bool, or None when every frame is valid.
             ys: ``(N, L)`` prefixes, all of length ``L`` (starting with ``<sos>``).
 
         Returns:

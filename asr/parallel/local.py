@@ -49,19 +49,35 @@ def _kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
         proc.wait()
 
 
+class _TermFlag:
+    """``signum`` of a SIGTERM received while :func:`_sigterm_flagged` is active, else 0."""
+
+    signum = 0
+
+    def check(self) -> None:
+        """Raise ``SystemExit(128 + signum)`` once a SIGTERM has arrived."""
+        if self.signum:
+            raise SystemExit(128 + self.signum)
+
+
 @contextlib.contextmanager
-def _sigterm_raises():
-    """While running, SIGTERM to this process raises SystemExit so that children get cleaned up."""
+def _sigterm_flagged():
+    """While running, SIGTERM to this process is recorded in the yielded flag, which the
+    caller checks at safe points and turns into SystemExit, so that children get cleaned
+    up. The handler itself does not raise: an exception raised between two bytecodes of
+    ``Popen.poll`` can leave Popen's internal wait lock held, and the cleanup's
+    ``wait()`` then blocks forever."""
+    flag = _TermFlag()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield flag
         return
 
     def handler(signum, frame):
-        raise SystemExit(128 + signum)
+        flag.signum = signum
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        yield
+        yield flag
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -115,9 +131,10 @@ def run_local(
             out.write(log_footer(returncode, elapsed))
         results[job] = JobResult(job, returncode, log, elapsed)
 
-    with _sigterm_raises():
+    with _sigterm_flagged() as terminated:
         try:
             while pending or running:
+                terminated.check()
                 while pending and len(running) < max_parallel:
                     start(pending.popleft())
                 for job, (proc, _, _) in list(running.items()):
@@ -126,6 +143,7 @@ def run_local(
                         finish(job, code)
                 if running:
                     time.sleep(poll_interval)
+            terminated.check()
         except BaseException:
             # Ctrl-C, SIGTERM or an error here: no job may outlive the runner.
             for job, (proc, log, _) in list(running.items()):

@@ -65,6 +65,8 @@
 #                  each process takes a 1/N share of data.max_duration, so the batch is
 #                  the configured one (default 1: one process, torch's own threads)
 #   --stages LIST  run only these stages, e.g. "0-12,30-33,99" (instead of --stage/--stop-stage)
+#   --nj J         parallel jobs: MFCC extraction, the dev tuning sweeps of the graph
+#                  systems and the e2e tuning/decoding processes (stages 32-33) (default 2)
 set -euo pipefail
 # The body is one brace group: bash reads all of it before running any, so editing this
 # file while it runs cannot change what a running recipe does.
@@ -231,7 +233,7 @@ stage_e2e_train() {
 
 stage_e2e_tune() {
   asr tune --model "$exp/e2e" --data "$data/dev" --out "$exp/e2e/tune_dev" \
-    --best-out "$exp/e2e/decode_dev" \
+    --best-out "$exp/e2e/decode_dev" --nj "$nj" \
     -c method=attention,ctc_weight=0.5,length_penalty=0.5 \
     -c method=attention,ctc_weight=0.5,length_penalty=1.0 \
     -c method=attention_rescoring,ctc_weight=0.5 -c method=ctc_greedy
@@ -240,7 +242,7 @@ stage_e2e_tune() {
 # dev was decoded with the chosen setting by stage 32 (--best-out)
 stage_e2e_decode() {
   asr decode --model "$exp/e2e" --data "$data/test" --out "$exp/e2e/decode_test" \
-    --decode-config "$exp/e2e/tune_dev/best.yaml"
+    --decode-config "$exp/e2e/tune_dev/best.yaml" --nj "$nj"
   for set in dev test; do score "$exp/e2e/decode_$set" "$set"; done
 }
 

@@ -70,7 +70,8 @@
 #   --ngpu          GPUs for e2e training [0: one process, GPU if there is one]
 #   --average-num   [10]; --decode-config [conf/e2e/decode.yaml]; --decode-opts (-o);
 #   --lm-weight     shallow-fusion weight of stage 33 [0.5]
-#   --nj, --cmd     parallel jobs of the feature stage and how they run [4, local]
+#   --nj, --cmd     parallel jobs of the feature stage and how they run [4, local]; --nj
+#                   also sets the dev-tuning and CPU end-to-end decoding processes
 #                   (`--cmd "slurm --partition cpu --time 1:00:00"`); training and decoding
 #                   run where run.sh runs: submit run.sh itself to a GPU node for stage 30.
 # A tiny run (as tests/recipes/test_librispeech_recipe.py does against a local mirror):
@@ -312,7 +313,7 @@ stage_e2e_decode() {  # $1 = e2e (no LM) or e2e_lm (CTC prefix beam + word n-gra
   fi
   for set in "${evals[@]}"; do
     asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/$1/decode_$set" \
-      --decode-config "$decode_config" "${opts[@]}"
+      --decode-config "$decode_config" --nj "$nj" "${opts[@]}"
     score "$exp/$1/decode_$set" "$set" "$train"
   done
 }

@@ -53,14 +53,20 @@ def test_average_decode_score(trained, capsys):
     result = json.loads((out / "result.json").read_text())
     assert result["system"] == "exp" and result["set"] == "train"
     assert result["wer"] <= 25.0, capsys.readouterr().out
+    # two forked one-thread decoding processes: the same hypotheses
+    assert main(["decode", "--model", str(exp), "--data", str(trained / "train"),
+                 "--out", str(exp / "decode_nj2"), "-o", "method=attention_rescoring",
+                 "-o", "beam_size=4", "--nj", "2"]) == 0
+    assert (exp / "decode_nj2" / "text").read_text() == (out / "text").read_text()
 
 
 def test_tune_picks_on_dev_and_writes_the_winner_as_decode_would(trained, capsys):
+    # tune decodes with --nj 2, decode with one process: the same text
     exp, data = trained / "exp", str(trained / "train")
     assert main(["average", "--exp-dir", str(exp), "--num", "2", "--by", "last"]) == 0
     assert main(["tune", "--model", str(exp), "--data", data, "--out", str(exp / "tune"),
                  "--best-out", str(exp / "tuned_decode"), "-c", "method=ctc_greedy",
-                 "-c", "method=attention,beam_size=3"]) == 0
+                 "-c", "method=attention,beam_size=3", "--nj", "2"]) == 0
     summary = json.loads((exp / "tune" / "summary.json").read_text())
     wers = {c["candidate"]: c["wer"] for c in summary["candidates"]}
     assert summary["best"] == min(wers, key=wers.get)

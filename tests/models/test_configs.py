@@ -13,7 +13,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf" / "e2e"
 # name -> (vocab_size it is documented with, lower, upper parameter bound); AN4 uses
 # characters (30 symbols with blank, <unk> and <sos/eos>), the others BPE.
 SIZES = {"an4.yaml": (30, 3.5e6, 4.5e6), "librispeech_100h.yaml": (300, 28e6, 33e6),
-         "librispeech_960h.yaml": (5000, 95e6, 120e6)}
+         "librispeech_960h.yaml": (5000, 95e6, 120e6), "synthetic_cpu.yaml": (31, 3.5e6, 4.5e6)}
 
 
 @pytest.mark.parametrize("name", sorted(SIZES))
@@ -43,3 +43,23 @@ def test_decode_config_loads():
 
     config = load_config(DecodeConfig, CONF / "decode.yaml")
     assert config.method == "attention_rescoring"
+
+
+@pytest.mark.parametrize("path", sorted((CONF.parent / "ctc_phone").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_phone_ctc_configs_load_as_ctc_only_experiments(path):
+    from asr.training.experiment import load_experiment_config
+
+    config = load_experiment_config(path)
+    assert config.tokenizer.kind == "phone"
+    assert config.model["decoder_layers"] == 0 and config.model["ctc_weight"] == 1.0
+
+
+@pytest.mark.parametrize("path", sorted((CONF.parent / "hybrid").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_hybrid_configs_load(path):
+    from asr.config import load_config
+    from asr.training.frame_classifier import FrameTrainConfig
+
+    config = load_config(FrameTrainConfig, path)
+    assert config.frontend.feature == "fmllr" and config.max_epochs >= 1

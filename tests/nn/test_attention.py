@@ -54,3 +54,17 @@ def test_plain_attention_matches_reference_formula():
     qq, kk, vv = attn.linear_q(q), attn.linear_k(k), attn.linear_v(k)
     weights = torch.softmax(qq @ kk.transpose(1, 2) / math.sqrt(8), dim=-1)
     torch.testing.assert_close(out, attn.linear_out(weights @ vv))
+
+
+def test_memory_expanded_over_hypotheses_is_projected_once_with_the_same_result():
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(16, 4).eval()
+    query, memory = torch.randn(5, 3, 16), torch.randn(1, 7, 16)
+    shared = memory.expand(5, -1, -1)  # stride 0 along the batch, as in beam search
+    calls = []
+    attn.linear_k.register_forward_hook(lambda m, inp, out: calls.append(inp[0].shape[0]))
+    out = attn(query, shared, shared)
+    assert calls == [1]  # keys projected for one row, not five
+    copied = attn(query, shared.contiguous(), shared.contiguous())
+    assert calls[-1] == 5
+    torch.testing.assert_close(out, copied)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import pytest
 import torch
@@ -109,14 +110,32 @@ def test_resume_with_another_model_config_names_the_keys(an4_subset, tmp_path):
         trainer.fit()
 
 
-def test_mixed_precision_on_cpu_falls_back_to_fp32(an4_subset, tmp_path, caplog):
+def test_fp16_on_cpu_falls_back_to_fp32(an4_subset, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
-        trainer = make_trainer(an4_subset, tmp_path, precision="bf16", max_steps=1,
+        trainer = make_trainer(an4_subset, tmp_path, precision="fp16", max_steps=1,
                                valid=False)
     assert trainer.amp_dtype is None and trainer.scaler is None
     assert "fp32" in caplog.text
     trainer.fit()
     assert trainer.step == 1
+
+
+def test_bf16_autocast_on_cpu_trains_close_to_fp32(an4_subset, tmp_path):
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        trainer = make_trainer(an4_subset, tmp_path / precision, precision=precision,
+                               max_steps=4, valid=False)
+        trainer.fit()
+        runs[precision] = trainer
+    bf16 = runs["bf16"]
+    assert bf16.amp_dtype == torch.bfloat16 and bf16.scaler is None
+    # the weights stay fp32: autocast only lowers the matmuls
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())
+    fp32_losses, bf16_losses = runs["fp32"].step_losses, bf16.step_losses
+    assert len(bf16_losses) == 4 and all(math.isfinite(v) for v in bf16_losses)
+    # same seed, same batches: bf16 rounding moves the losses by well under 5%
+    assert bf16_losses == pytest.approx(fp32_losses, rel=0.05)
+    assert bf16_losses != fp32_losses  # autocast really ran in bf16
 
 
 def test_early_stopping(an4_subset, tmp_path):
@@ -190,3 +209,31 @@ def test_crash_mid_training_resumes_from_the_last_checkpoint(an4_subset, tmp_pat
     resumed = make_trainer(an4_subset, tmp_path / "crash", checkpoint_every_steps=2)
     resumed.fit()
     assert crashing.step_losses[:6] + resumed.step_losses == full.step_losses
+
+
+def test_lr_schedule_spans_the_bound_that_stops_training_first(an4_subset, tmp_path):
+    per_epoch = len(make_trainer(an4_subset, tmp_path / "probe", valid=False).train_sampler)
+    assert per_epoch > 1
+    by_epochs = make_trainer(an4_subset, tmp_path / "a", epochs=2, max_steps=100 * per_epoch,
+                             valid=False)
+    assert by_epochs._total_steps() == 2 * per_epoch
+    by_steps = make_trainer(an4_subset, tmp_path / "b", epochs=50, max_steps=per_epoch + 1,
+                            valid=False)
+    assert by_steps._total_steps() == per_epoch + 1
+    steps_only = make_trainer(an4_subset, tmp_path / "c", epochs=0, max_steps=per_epoch + 1,
+                              valid=False)
+    assert steps_only._total_steps() == per_epoch + 1
+    steps_only.fit()  # epochs: 0 does not bound training: it runs into a second epoch
+    assert steps_only.step == per_epoch + 1 and steps_only.epoch == 1
+
+
+def test_validation_starts_at_valid_from_epoch_and_always_ends_the_run(an4_subset, tmp_path):
+    trainer = make_trainer(an4_subset, tmp_path / "a", epochs=4, valid_from_epoch=2,
+                           checkpoint_every_steps=0, keep_last=10)
+    trainer.fit()
+    assert [v["epoch"] for v in trainer.valid_history] == [2, 3]
+    index = CheckpointManager(tmp_path / "a" / "checkpoints").entries()
+    assert [e["valid_loss"] is not None for e in index] == [False, False, True, True]
+    late = make_trainer(an4_subset, tmp_path / "b", epochs=2, valid_from_epoch=10)
+    late.fit()
+    assert [v["epoch"] for v in late.valid_history] == [1]
