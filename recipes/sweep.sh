@@ -163,9 +163,12 @@ if [[ $corpus == an4 ]]; then
   prep=1-${an4_stages[prep]#*-}  # stage 0 would prepare the full corpus over the subset
 elif [[ $corpus == synthetic ]]; then
   max_hours=$(python3 -c "print(max(float(h) for h in '$sizes'.split()))")
-  if [[ ! -d $out/corpus/LibriSpeech/train-clean-100 ]]; then
+  # the marker, not the folder: an interrupted generation leaves a partial corpus, which
+  # the rerun regenerates (the output is deterministic given the seed)
+  if [[ ! -f $out/corpus/.complete ]]; then
     python -m asr.corpora.synthetic --out "$out/corpus" --hours "$max_hours" \
       --eval-hours "$eval_hours" --seed "$seed" --nj "$nj" --lm-dir "$out/corpus/lm"
+    touch "$out/corpus/.complete"
   fi
   prep=${libri_stages[prep]}
   extra_opts=(--corpus-dir "$out/corpus" --lm-dir "$out/corpus/lm"
