@@ -273,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
     return run_tune_or_decode(args, tune_on_dev, decode_datadir, common,
                               defaults=([args.lm_weight], [args.penalty]))
 
+
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli
 

@@ -117,23 +117,22 @@ class E2ERecognizer:
         the same; the hypotheses are those of ``nj`` 1.
         """
         order = sorted(range(len(feats)), key=lambda i: -feats[i].shape[0])
-        nj = min(nj, len(order))
-        if nj > 1 and self.device.type == "cpu":
+        nj = max(1, min(nj, len(order))) if self.device.type == "cpu" else 1
+        shares = [order[k::nj] for k in range(nj)]
+        if nj > 1:
             from asr.parallel.forked import forked_map
 
-            def share(k: int) -> list[Hypothesis]:
+            def decode_share(share: list[int]) -> list[Hypothesis]:
                 torch.set_num_threads(1)  # nj one-thread workers, as DataLoader workers
-                return self._recognize_sorted(feats, order[k::nj], batch_frames)
+                return self._recognize_sorted(feats, share, batch_frames)
 
-            results: list[Hypothesis | None] = [None] * len(feats)
-            for k, hyps in enumerate(forked_map(share, range(nj), nj)):
-                for i, hyp in zip(order[k::nj], hyps):
-                    results[i] = hyp
-            return results  # type: ignore[return-value]
-        hyps = self._recognize_sorted(feats, order, batch_frames)
-        results = [None] * len(feats)
-        for i, hyp in zip(order, hyps):
-            results[i] = hyp
+            per_share = forked_map(decode_share, shares, nj)
+        else:
+            per_share = [self._recognize_sorted(feats, order, batch_frames)]
+        results: list[Hypothesis | None] = [None] * len(feats)
+        for share, hyps in zip(shares, per_share):
+            for i, hyp in zip(share, hyps):
+                results[i] = hyp
         return results  # type: ignore[return-value]
 
     def _recognize_sorted(self, feats: Sequence[np.ndarray], order: Sequence[int],

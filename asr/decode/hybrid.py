@@ -194,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
                               dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
                                    lattice_beam=args.lattice_beam))
 
+
 def main(argv: list[str] | None = None) -> int:
     from asr.utils import run_cli
 
