@@ -1,17 +1,45 @@
-"""Inverted dropout with a mask drawn from uniform floats.
+"""Inverted dropout whose mask is cheap to draw on CPU.
 
 Same function as :class:`torch.nn.Dropout` (zero each element with probability ``p``,
-scale the rest by ``1 / (1 - p)``, identity in eval mode), but the mask comes from
-``torch.rand(...) >= p`` instead of the Bernoulli sampler behind ``nn.Dropout``. On CPU
-that sampler is slow, bf16 tensors most of all: dropout was ~15% of a bf16 Conformer
-training step on 2 CPU cores, and this form costs about 40% less on bf16 activations
-(forward + backward, measured on (9, 83, 576) tensors).
+scale the rest by ``1 / (1 - p)``, identity in eval mode), but the mask does not come
+from the Bernoulli sampler behind ``nn.Dropout``, which is slow on CPU (bf16 tensors
+most of all: ~15% of a bf16 Conformer training step on 2 CPU cores).
+
+On CPU the mask comes from 16-bit random integers: one 64-bit draw of the generator
+gives four of them, and an element is kept when its integer is at or above a threshold.
+``p`` is thereby rounded to a multiple of 1/65536 (0.1 becomes 0.1000061), and the kept
+elements are scaled by ``1 / (1 - rounded p)`` so the expected output stays ``x``.
+Measured on bf16 activations, one thread, forward + backward: (10, 66, 576) 2.96 ->
+1.74 ms against the ``torch.rand(...) >= p`` mask this module used before. On other
+devices the mask is ``torch.rand(...) >= p`` (their generators are fast). Both draw from
+torch's generator, so ``torch.manual_seed`` and the trainer's saved RNG state govern it.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+
+_LEVELS = 1 << 16  # distinct 16-bit integers
+
+
+def keep_mask(shape: torch.Size | tuple[int, ...], p: float,
+              device: torch.device | str = "cpu") -> tuple[torch.Tensor, float]:
+    """Boolean mask of ``shape`` (True = keep) and the drop probability it realises.
+
+    On CPU the realised probability is ``p`` rounded to a multiple of 1/65536.
+    """
+    device = torch.device(device)
+    if device.type != "cpu":
+        return torch.rand(shape, device=device) >= p, p
+    count = math.prod(shape)
+    dropped_levels = round(p * _LEVELS)
+    # randint over (almost) the whole int64 range: every bit of each word is random.
+    words = torch.randint(-(1 << 63), (1 << 63) - 1, ((count + 3) // 4,), dtype=torch.int64)
+    lanes = words.view(torch.int16)[:count].view(shape)
+    return lanes >= dropped_levels - _LEVELS // 2, dropped_levels / _LEVELS
 
 
 class Dropout(nn.Module):
@@ -26,8 +54,8 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.rand(x.shape, device=x.device) >= self.p
-        return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
+        keep, p = keep_mask(x.shape, self.p, x.device)
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

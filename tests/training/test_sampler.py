@@ -74,6 +74,29 @@ def test_ranks_get_disjoint_equal_shares(world_size):
         assert sorted(seen) == list(range(len(durs))), "utterance lost or duplicated"
 
 
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_ranks_get_batches_of_similar_cost_at_each_step(world_size):
+    """A rank waits for the slowest rank at every step, so the batches that the ranks
+    take at the same step are paired by cost; the step order still reshuffles."""
+    durs = durations(400)
+
+    def step_costs(epoch):
+        shares = []
+        for rank in range(world_size):
+            s = DurationBucketSampler(durs, 30.0, seed=2, world_size=world_size, rank=rank)
+            s.set_epoch(epoch)
+            shares.append([batch_cost([durs[i] for i in b]) for b in s])
+        return np.array(shares)  # (world_size, steps)
+
+    costs = step_costs(0)
+    waste = costs.max(0).sum() / costs.mean(0).sum()
+    assert waste < 1.02, f"slowest rank computes {waste:.3f}x the mean"
+    assert not np.array_equal(costs, step_costs(1))
+    # without pairing (one rank's batches against another epoch's) the waste is larger
+    unpaired = np.stack([costs[0], step_costs(1)[1]])
+    assert unpaired.max(0).sum() / unpaired.mean(0).sum() > waste
+
+
 def test_resume_mid_epoch_yields_the_remaining_batches():
     durs = durations()
     sampler = DurationBucketSampler(durs, 30.0, seed=7, world_size=2, rank=1)
