@@ -201,7 +201,8 @@ def attention_beam_search(model: Any, feats: torch.Tensor, feat_lens: torch.Tens
                           tokenizer: Any = None, nbest: int = 1) -> list[list[Hypothesis]]:
     """Joint CTC/attention beam search on a batch with a model such as
     :class:`asr.models.ConformerAED` (``encode``, ``ctc_log_probs``, ``decoder_log_probs``,
-    ``sos_id``, ``eos_id``, ``blank_id``).
+    ``sos_id``, ``eos_id``, ``blank_id``; ``incremental_decoder`` is used when the model
+    has it).
 
     ``feats (B, T, F)``, ``feat_lens (B,)`` -> per utterance up to ``nbest`` hypotheses.
     """
@@ -213,12 +214,15 @@ def attention_beam_search(model: Any, feats: torch.Tensor, feat_lens: torch.Tens
             n = int(enc_lens[b])
             enc_b = enc[b: b + 1]
 
-            def next_lp(ys: torch.Tensor, enc_b=enc_b, n=n) -> torch.Tensor:
-                return model.decoder_log_probs(enc_b, n, ys.to(enc.device))
+            next_lp = None
+            if ctc_weight < 1 and hasattr(model, "incremental_decoder"):
+                next_lp = model.incremental_decoder(enc_b, n)
+            elif ctc_weight < 1:
+                def next_lp(ys: torch.Tensor, enc_b=enc_b, n=n) -> torch.Tensor:
+                    return model.decoder_log_probs(enc_b, n, ys.to(enc.device))
 
             hyps = joint_beam_search(
-                next_lp if ctc_weight < 1 else None,
-                ctc_lp[b, :n] if ctc_lp is not None else None,
+                next_lp, ctc_lp[b, :n] if ctc_lp is not None else None,
                 model.sos_id, model.eos_id, model.blank_id, beam_size, ctc_weight,
                 length_penalty, length_normalize, max_len=n, nbest=nbest)
             for h in hyps:

@@ -14,6 +14,8 @@ Interface (the trainer and :mod:`asr.decode` rely on it)::
     encode(feats, feat_lens) -> enc (B, T', D), enc_lens (B,)     T' = ((T - 1) // 2 - 1) // 2
     ctc_log_probs(enc) -> (B, T', V)
     decoder_log_probs(enc (1, T', D), enc_len, ys (N, L)) -> (N, V)   next-token log-probs
+    incremental_decoder(enc (1, T', D), enc_len) -> the same as a function of ys, with a
+        cache for prefixes that grow one token per call (optional for a decoder model)
     attention_scores(enc (1, T', D), enc_len, hyps) -> (N,)          log P(y <eos> | x)
     blank_id, sos_id, eos_id
 """
@@ -21,6 +23,7 @@ Interface (the trainer and :mod:`asr.decode` rely on it)::
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import torch
 from torch import nn
@@ -232,6 +235,16 @@ class ConformerAED(nn.Module):
         # is valid, so no memory mask
         memory = enc[:, : int(enc_len)].expand(ys.size(0), -1, -1)
         return self.decoder.next_token_log_probs(memory, None, ys)
+
+    def incremental_decoder(self, enc: torch.Tensor, enc_len: torch.Tensor | int
+                            ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """As :meth:`decoder_log_probs` for one utterance (``enc (1, T', D)``), but for
+        prefixes that grow one token per call (a beam search): ``ys (N, L)`` -> ``(N, V)``
+        with each layer's keys and values kept between calls (see
+        :class:`asr.nn.transformer.IncrementalDecoding`). Needs eval mode."""
+        if self.decoder is None:
+            raise ValueError("this model has no attention decoder (decoder_layers = 0)")
+        return self.decoder.incremental(enc[:, : int(enc_len)])
 
     def attention_scores(self, enc: torch.Tensor, enc_len: torch.Tensor | int,
                          hyps: list[list[int]]) -> torch.Tensor:
