@@ -13,7 +13,9 @@ dir's transcripts is printed beside each time.
 
 Real-time factor = decoding seconds / audio seconds. The last line is one JSON object
 ``{"bench": "decode_e2e", "methods": {name: {"rtf", "wer"}}, "ref_rtf", "ratio", ...}``
-where ``ratio`` is our CTC prefix beam search RTF over flashlight-text's.
+where ``ratio`` is our CTC prefix beam search RTF over flashlight-text's, and
+``decoder_cache_speedup`` the RTF of the attention search without the decoder's
+key/value cache over the RTF with it (same hypotheses).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asr.data import DataDir  # noqa: E402
-from asr.decode import METHODS, DecodeConfig, FlashlightCTCDecoder, decode_batch  # noqa: E402
+from asr.decode import (METHODS, DecodeConfig, FlashlightCTCDecoder,  # noqa: E402
+                        attention_beam_search, decode_batch)
 from asr.decode.e2e import E2ERecognizer  # noqa: E402
 from asr.scoring.wer import word_error_rate  # noqa: E402
 
@@ -66,6 +69,7 @@ def main() -> None:
     refs = {u: data.text[u] for u in data.utterances}
 
     results = {}
+    config_attention = DecodeConfig(method="attention", beam_size=args.beam)
     for method in METHODS:
         config = DecodeConfig(method=method, beam_size=args.beam)
         hyps, start = [], time.perf_counter()
@@ -75,6 +79,22 @@ def main() -> None:
         wer = word_error_rate(refs, dict(zip(refs, (h.text for h in hyps)))) * 100
         results[method] = {"rtf": round(seconds / audio_s, 5), "wer": round(wer, 2)}
         print(f"{method:20s} RTF {seconds / audio_s:.4f}  WER {wer:.2f}%", flush=True)
+
+    # The attention search again without the decoder's key/value cache (every prefix
+    # recomputed at every step): what the cache saves.
+    hyps, start = [], time.perf_counter()
+    for x, lens in batches(feats, args.batch_size):
+        with torch.no_grad():
+            nbests = attention_beam_search(
+                rec.model, x, lens, beam_size=args.beam, ctc_weight=config_attention.ctc_weight,
+                length_penalty=config_attention.length_penalty, tokenizer=rec.tokenizer,
+                decoder_cache=False)
+        hyps.extend(n[0].text if n else "" for n in nbests)
+    seconds = time.perf_counter() - start
+    wer = word_error_rate(refs, dict(zip(refs, hyps)))
+    uncached = {"rtf": round(seconds / audio_s, 5), "wer": round(wer * 100, 2)}
+    print(f"{'attention, no cache':20s} RTF {uncached['rtf']:.4f}  WER {uncached['wer']:.2f}%",
+          flush=True)
 
     # Reference: flashlight-text on the same CTC log-probabilities, encoder time included.
     flashlight = FlashlightCTCDecoder(rec.model.config.vocab_size, beam_size=args.beam,
@@ -98,7 +118,10 @@ def main() -> None:
                       "audio_s": round(audio_s, 2), "beam": args.beam, "threads": args.threads,
                       "methods": results, "ref": "flashlight-text LexiconFreeDecoder",
                       "ref_rtf": round(ref_rtf, 5), "ref_wer": round(ref_wer, 2),
-                      "encoder_rtf": round(encode_s / audio_s, 5), "ratio": round(ratio, 3)}))
+                      "encoder_rtf": round(encode_s / audio_s, 5), "ratio": round(ratio, 3),
+                      "attention_no_cache": uncached,
+                      "decoder_cache_speedup": round(uncached["rtf"] / results["attention"]["rtf"],
+                                                     2)}))
 
 
 if __name__ == "__main__":

@@ -198,11 +198,13 @@ def joint_beam_search(
 def attention_beam_search(model: Any, feats: torch.Tensor, feat_lens: torch.Tensor,
                           beam_size: int = 10, ctc_weight: float = 0.3,
                           length_penalty: float = 0.0, length_normalize: bool = False,
-                          tokenizer: Any = None, nbest: int = 1) -> list[list[Hypothesis]]:
+                          tokenizer: Any = None, nbest: int = 1,
+                          decoder_cache: bool = True) -> list[list[Hypothesis]]:
     """Joint CTC/attention beam search on a batch with a model such as
     :class:`asr.models.ConformerAED` (``encode``, ``ctc_log_probs``, ``decoder_log_probs``,
-    ``sos_id``, ``eos_id``, ``blank_id``; ``incremental_decoder`` is used when the model
-    has it).
+    ``sos_id``, ``eos_id``, ``blank_id``). With ``decoder_cache`` and a model that has
+    ``incremental_decoder``, the decoder keeps each prefix's keys and values between
+    steps; otherwise it recomputes every prefix (same hypotheses, slower).
 
     ``feats (B, T, F)``, ``feat_lens (B,)`` -> per utterance up to ``nbest`` hypotheses.
     """
@@ -215,7 +217,7 @@ def attention_beam_search(model: Any, feats: torch.Tensor, feat_lens: torch.Tens
             enc_b = enc[b: b + 1]
 
             next_lp = None
-            if ctc_weight < 1 and hasattr(model, "incremental_decoder"):
+            if ctc_weight < 1 and decoder_cache and hasattr(model, "incremental_decoder"):
                 next_lp = model.incremental_decoder(enc_b, n)
             elif ctc_weight < 1:
                 def next_lp(ys: torch.Tensor, enc_b=enc_b, n=n) -> torch.Tensor:
