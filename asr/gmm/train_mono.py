@@ -39,8 +39,10 @@ def _default_realign_iters() -> list[int]:
 
 
 @dataclass
-class MonoConfig:
-    """Monophone training options (defaults follow Kaldi's ``train_mono.sh``)."""
+class GmmEmConfig:
+    """Options shared by the GMM-HMM trainers (Viterbi EM with realignment and Gaussian
+    splitting); defaults follow Kaldi's ``train_mono.sh``. :class:`MonoConfig` and
+    :class:`asr.gmm.train_tri.TriConfig` add their own and change some defaults."""
 
     num_iters: int = 40
     total_gauss: int = 1000
@@ -54,7 +56,6 @@ class MonoConfig:
     retry_beam: float | None = None
     silence_phone: str = "SIL"
     sil_prob: float = 0.5
-    first_min_gaussian_occupancy: float = 3.0
     min_gaussian_occupancy: float = 10.0
     min_gaussian_weight: float = 1e-5
     var_floor_fraction: float = 0.01
@@ -67,6 +68,13 @@ class MonoConfig:
     device: str = "cpu"
     # Realign everything with the final model at the end (written as ali.pt).
     final_align: bool = True
+
+
+@dataclass
+class MonoConfig(GmmEmConfig):
+    """Monophone training options (defaults follow Kaldi's ``train_mono.sh``)."""
+
+    first_min_gaussian_occupancy: float = 3.0
     topology: TopologyConfig = field(default_factory=TopologyConfig)
 
 

@@ -45,7 +45,7 @@ from asr.gmm.align import (
 from asr.gmm.align_cd import compile_cd_graph
 from asr.gmm.am import AcousticModel
 from asr.gmm.diag_gmm import DiagGmmSet, split_targets
-from asr.gmm.train_mono import accumulate
+from asr.gmm.train_mono import GmmEmConfig, accumulate
 from asr.gmm.tree import (
     ContextDependency,
     TreeConfig,
@@ -63,36 +63,22 @@ TREE_FILE = "tree"
 
 
 @dataclass
-class TriConfig:
+class TriConfig(GmmEmConfig):
     """Triphone training options (schedule of Kaldi's ``train_deltas.sh``).
 
     Sizes are chosen for AN4 (0.6 h) by dev WER: 300 leaves / 1500 Gaussians (dev
     13.0%, test 8.8%; 200 / 1000 ties on dev); 500 / 2000 gave 17.9% dev and
     500 / 4000 20.3%: larger trees overfit the 66 training speakers. Kaldi's
-    2000 / 10000 suit larger corpora.
+    2000 / 10000 suit larger corpora. The other options are those of
+    :class:`asr.gmm.train_mono.GmmEmConfig`.
     """
 
     num_iters: int = 35
     realign_iters: list[int] = field(default_factory=lambda: [10, 20, 30])
-    num_leaves: int = 300
     total_gauss: int = 1500
     max_iter_inc: int = 25
-    acoustic_scale: float = 0.1
-    beam: float | None = None
-    retry_beam: float | None = None
-    silence_phone: str = "SIL"
-    sil_prob: float = 0.5
-    min_gaussian_occupancy: float = 10.0
-    min_gaussian_weight: float = 1e-5
-    var_floor_fraction: float = 0.01
     split_power: float = 0.25
-    split_min_count: float = 20.0
-    perturb_factor: float = 0.01
-    transition_floor: float = 0.01
-    batch_size: int = 32
-    seed: int = 0
-    device: str = "cpu"
-    final_align: bool = True
+    num_leaves: int = 300
     # Tree options; its num_leaves is set to the num_leaves above (the one to change).
     tree: TreeConfig = field(default_factory=TreeConfig)
 
