@@ -3,6 +3,7 @@
 #   1. training throughput of conf/e2e/librispeech_100h.yaml's model in bf16 (bench/train_throughput.py)
 #   2. AN4 end-to-end convergence: several variants of conf/e2e/an4.yaml trained at once on
 #      one GPU for up to TRAIN_S seconds each, then averaged and decoded (dev + test).
+#      SET=1 (default), 2 or 3 picks the round of variants (see below); BENCH=0 skips 1.
 # Wheels for packages the GPU image lacks (soundfile, jiwer) come in .whl/.
 set -uo pipefail
 TRAIN_S=${TRAIN_S:-270}
@@ -20,7 +21,16 @@ cfg100='{"d_model":256,"n_heads":4,"ff_dim":1024,"num_blocks":12,"conv_kernel":3
   --warmup-steps 5 --num-workers 2 --pad-to-multiple 8 2>$OUT/bench_bf16.err | tail -1 | tee $OUT/bench_bf16.json
 
 declare -A VARIANTS
-if [[ ${SET:-1} == 2 ]]; then  # second round: char units + speed perturbation, what converges fastest
+if [[ ${SET:-1} == 3 ]]; then  # third round: the session-4 default (80 epochs) in fewer
+  # epochs, for the 30-min CPU target (~55 epochs at ~25 s each): does any variant reach
+  # the 80-epoch dev loss / test WER? (set TRAIN_S high enough for the epochs to finish)
+  e="-o trainer.valid_from_epoch=40"
+  VARIANTS=([e80]="-o trainer.epochs=80 -o trainer.valid_from_epoch=60" [e55]="-o trainer.epochs=55 $e"
+    [e55_lr3]="-o trainer.epochs=55 -o trainer.lr=0.003 -o trainer.warmup_steps=600 $e"
+    [e55_mb40]="-o trainer.epochs=55 -o data.max_duration=40 $e"
+    [e55_ctc05]="-o trainer.epochs=55 -o model.ctc_weight=0.5 $e"
+    [e70_ff384]="-o trainer.epochs=70 -o model.ff_dim=384 -o trainer.valid_from_epoch=50")
+elif [[ ${SET:-1} == 2 ]]; then  # second round: char units + speed perturbation, what converges fastest
   c="-o tokenizer.kind=char -o data.speed_perturb=[0.9,1.0,1.1]"
   VARIANTS=([c_sp]="$c" [c_sp_lr4]="$c -o trainer.lr=0.004 -o trainer.warmup_steps=1000"
     [c_sp_mb30]="$c -o data.max_duration=30" [c_sp_ctc05]="$c -o model.ctc_weight=0.5"
