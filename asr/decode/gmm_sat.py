@@ -102,7 +102,8 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
                        acoustic_scale: float = 0.1, first_pass: Setting = FIRST_PASS,
                        fmllr_passes: int = 2, silence_weight: float = 0.01,
                        max_utts: int | None = None, nbest: int = 0, lattice_beam: float = 6.0,
-                       nj: int = 1, _return_hyps: bool = False) -> dict:
+                       nj: int = 1, tune_by: str = "search",
+                       _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with a tri2/tri3 system; writes ``out_dir`` as
     :func:`asr.decode.gmm.decode_datadir` (plus ``trans.pt`` for SAT; ``nbest.txt``
     with ``nbest`` > 0, one setting only, from the adapted pass). Returns the summary
@@ -157,7 +158,7 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     timing["loglikes_s"] = time.perf_counter() - t0
     frames = sum(x.shape[0] for x in scores.values())
     hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
-                                  nj)
+                                  nj, tune_by)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -169,7 +170,8 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     summary = {
         "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
         "system": "sat" if sat else "lda_mllt", "utterances": len(scores),
-        "settings": [asdict(s) for s in settings], "beam": beam, "max_active": max_active,
+        "settings": [asdict(s) for s in settings], "tune_by": tune_by, "beam": beam,
+        "max_active": max_active,
         **timing, "frames": frames, "audio_s": audio_s, "search_s_per_setting": search_s,
         "rtf": per_setting / max(audio_s, 1e-9), "search_rtf": search_s / max(audio_s, 1e-9),
         "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
@@ -235,7 +237,8 @@ def run(args: argparse.Namespace) -> int:
                   max_utts=args.max_utts, nj=args.nj)
     return run_tune_or_decode(args, tune_on_dev_sat, decode_datadir_sat, common,
                               dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-                                   lattice_beam=args.lattice_beam))
+                                   lattice_beam=args.lattice_beam),
+                              tune_only=dict(tune_by=args.tune_by))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,7 +85,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
                    word_insertion_penalties: Sequence[float] | None = None,
                    max_utts: int | None = None, nbest: int = 0,
                    transform_dir: str | Path | None = None, nj: int = 1,
-                   _return_hyps: bool = False) -> dict:
+                   tune_by: str = "search", _return_hyps: bool = False) -> dict:
     """Decode ``data_dir`` with the hybrid model ``model_dir`` (``final.pt``) over
     ``graph_dir``; writes ``out_dir`` as :func:`asr.decode.gmm.decode_datadir` does
     (one setting: ``text`` + ``ctm``; several: ``settings/<name>/text``). A model on
@@ -102,7 +102,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
     config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
                            acoustic_scale=acoustic_scale)
     hyps, times = decode_settings(model, hclg, words, lexicon, scores, settings, config, nbest,
-                                  nj)
+                                  nj, tune_by)
     if len(settings) == 1:
         _write_hyps(out, hyps[settings[0]], with_ctm=True)
     else:
@@ -113,7 +113,8 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
     summary = {
         "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
         "utterances": len(scores), "settings": [asdict(s) for s in settings],
-        "prior_scale": prior_scale, "beam": beam, "max_active": max_active, **timing,
+        "prior_scale": prior_scale, "tune_by": tune_by, "beam": beam,
+        "max_active": max_active, **timing,
         "transform_dir": None if transform_dir is None else str(transform_dir),
         "search_s_per_setting": search_s,
         "rtf": per_setting / max(timing["audio_s"], 1e-9),
@@ -131,7 +132,7 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                 word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                 prior_scale: float = 1.0, beam: float = 13.0, max_active: int = 7000,
                 max_utts: int | None = None, transform_dir: str | Path | None = None,
-                nj: int = 1) -> dict:
+                nj: int = 1, tune_by: str = "search") -> dict:
     """Decode the dev set under every (LM weight, penalty) setting, score each against
     ``dev_data_dir/text`` and keep the lowest WER (ties: the first in sweep order).
     Writes ``out_dir/text``, ``ctm`` and ``best_setting.json`` as
@@ -141,7 +142,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              prior_scale=prior_scale, max_utts=max_utts,
-                             transform_dir=transform_dir, nj=nj, _return_hyps=True)
+                             transform_dir=transform_dir, nj=nj, tune_by=tune_by,
+                             _return_hyps=True)
     hyps = summary.pop("_hyps")
     return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
                           dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
@@ -192,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
                   prior_scale=prior_scale, transform_dir=args.transform_dir, nj=args.nj)
     return run_tune_or_decode(args, tune_on_dev, decode_datadir, common,
                               dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-                                   lattice_beam=args.lattice_beam))
+                                   lattice_beam=args.lattice_beam),
+                              tune_only=dict(tune_by=args.tune_by))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ Word insertion penalties are graph costs added to every arc that outputs a word
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,18 +131,18 @@ class WfstDecoder:
 
 @dataclass
 class _RawLattice:
-    """A lattice read into Python: ``arcs[state] = [(next, word, graph, acoustic)]``,
-    ``finals[state] = (graph, acoustic)``, ``start``."""
+    """A lattice read into Python: ``arcs[state] = [(next, word, graph, acoustic,
+    input label)]``, ``finals[state] = (graph, acoustic)``, ``start``."""
 
     start: int
-    arcs: list[list[tuple[int, int, float, float]]]
+    arcs: list[list[tuple[int, int, float, float, int]]]
     finals: dict[int, tuple[float, float]]
 
 
 def _read_lattice(lattice) -> _RawLattice:
     arcs, finals = [], {}
     for state in range(lattice.num_states):
-        arcs.append([(a.nextstate, a.olabel, a.weight.value1, a.weight.value2)
+        arcs.append([(a.nextstate, a.olabel, a.weight.value1, a.weight.value2, a.ilabel)
                      for a in _arcs(lattice, state)])
         final = lattice.final(state)
         if np.isfinite(final.value1):
@@ -156,7 +157,7 @@ def _word_acceptor_text(lat: _RawLattice) -> str:
         return 0 if state == lat.start else state + 1 if state < lat.start else state
 
     lines = [f"{sid(s)}\t{sid(t)}\t{w}\t{w}\t{g + a:.7g}"
-             for s, out in enumerate(lat.arcs) for t, w, g, a in out]
+             for s, out in enumerate(lat.arcs) for t, w, g, a, _ in out]
     # the start state's arcs must come first
     lines.sort(key=lambda line: line.split("\t", 1)[0] != "0")
     lines += [f"{sid(s)}\t{g + a:.7g}" for s, (g, a) in lat.finals.items()]
@@ -223,7 +224,7 @@ def _split_costs(lat: _RawLattice, sentences: list[list[int]]) -> list[tuple[flo
                 for k in ends[node]:
                     if tot + fg + fa < totals[k]:
                         totals[k], out[k] = tot + fg + fa, (g + fg, a + fa)
-            for t, w, ag, aa in lat.arcs[s]:
+            for t, w, ag, aa, _ in lat.arcs[s]:
                 nxt = node if w == 0 else children[node].get(w)
                 if nxt is None:
                     continue
@@ -232,6 +233,57 @@ def _split_costs(lat: _RawLattice, sentences: list[list[int]]) -> list[tuple[flo
                     best[t][nxt] = cand
         best[s] = {}  # done with this state
     return out
+
+
+def lattice_best_paths(result: DecodeResult, acoustic_scales: Sequence[float],
+                       penalty_changes: Sequence[float]) -> list[tuple[list[int], np.ndarray]]:
+    """Best path of ``result``'s lattice under other weights, one per setting ``k``: each
+    arc's acoustic cost multiplied by ``acoustic_scales[k]`` and ``penalty_changes[k]``
+    added to the graph cost of each arc with a word. Kaldi scores a dev set this way
+    (``lattice-scale``, ``lattice-add-penalty``, ``lattice-best-path`` per LM weight)
+    instead of searching once per weight. Returns ``(word ids, (T,) input labels)`` per
+    setting; needs ``lattice=True``.
+
+    One Viterbi pass over the lattice (states in topological order) carries every
+    setting's best cost at once; a path outside the lattice beam cannot be found.
+    """
+    if result.lattice is None:
+        raise ValueError("lattice best paths need a decoder built with lattice=True")
+    lat = _read_lattice(result.lattice)
+    scales = np.asarray(acoustic_scales, dtype=np.float64)
+    changes = np.asarray(penalty_changes, dtype=np.float64)
+    if scales.shape != changes.shape or scales.ndim != 1:
+        raise ValueError("need one acoustic scale and one penalty change per setting")
+    num = len(scales)
+    cost = np.full((len(lat.arcs), num), np.inf)
+    cost[lat.start] = 0.0
+    arc_list: list[tuple[int, int, float, float, int]] = []
+    back = np.full((len(lat.arcs), num), -1, dtype=np.int64)  # best incoming arc
+    for s in _topological_order(lat):
+        here = cost[s]
+        for t, w, g, a, i in lat.arcs[s]:
+            cand = here + (g + (changes if w else 0.0) + a * scales)
+            better = cand < cost[t]
+            if better.any():
+                cost[t] = np.where(better, cand, cost[t])
+                back[t, better] = len(arc_list)
+            arc_list.append((s, t, w, i))
+    if not lat.finals:
+        raise ValueError("the lattice has no final state")
+    finals = list(lat.finals)
+    totals = np.stack([cost[f] + lat.finals[f][0] + lat.finals[f][1] * scales for f in finals])
+    paths = []
+    for k, best in enumerate(np.argmin(totals, axis=0)):
+        words, labels, state = [], [], finals[int(best)]
+        while state != lat.start:
+            src, _, w, i = arc_list[back[state, k]]
+            if w:
+                words.append(w)
+            if i:
+                labels.append(i)
+            state = src
+        paths.append((words[::-1], np.asarray(labels[::-1], dtype=np.int64)))
+    return paths
 
 
 def _linear_result(path, reached: bool, lattice) -> DecodeResult:

@@ -90,6 +90,29 @@ def test_tune_on_dev_then_fixed_setting(setup, capsys):
     assert "decoded 3 utterances" in capsys.readouterr().out
 
 
+def test_tune_by_lattice_sweeps_the_same_settings_from_one_lattice_pass(setup):
+    """--tune-by lattice: one lattice decode at the reference setting (middle LM weight,
+    lowest penalty) stands in for every setting's search. At the reference setting its
+    hypotheses are the search's; the chosen setting is scored like the others."""
+    root, _ = setup
+    grid = dict(lm_weights=[8, 10, 14], word_insertion_penalties=[0.0, 1.0])
+    searched = tune_on_dev(root / "mono", root / "mono" / "graph", root / "test",
+                           root / "mono" / "tune_search", **grid)
+    rescored = tune_on_dev(root / "mono", root / "mono" / "graph", root / "test",
+                           root / "mono" / "tune_lattice", tune_by="lattice", nj=2, **grid)
+    assert set(rescored["sweep"]) == set(searched["sweep"])
+    assert rescored["wer"] == min(rescored["sweep"].values())
+    ref = "settings/lmwt10_wip0/text"
+    assert (root / "mono" / "tune_lattice" / ref).read_text() == \
+        (root / "mono" / "tune_search" / ref).read_text()
+    info = json.loads((root / "mono" / "tune_lattice" / "decode_info.json").read_text())
+    assert info["tune_by"] == "lattice"
+    assert (root / "mono" / "tune_lattice" / "ctm").is_file()
+    with pytest.raises(ValueError, match="tune_by"):
+        tune_on_dev(root / "mono", root / "mono" / "graph", root / "test",
+                    root / "mono" / "tune_bad", tune_by="rescore", **grid)
+
+
 def test_word_segments_skip_optional_silence():
     phones = [("SIL", 0, 10), ("AH", 10, 5), ("SIL", 15, 3), ("B", 18, 4), ("AH", 22, 6),
               ("K", 28, 2), ("SIL", 30, 5)]

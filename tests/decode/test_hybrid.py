@@ -124,7 +124,9 @@ def test_tune_on_dev_then_decode_with_the_setting(system, capsys):
     dev_out = root / "hybrid" / "decode_dev"
     assert decode_main(["--model", model, "--graph", graph_dir, "--data", str(root / "test"),
                         "--out", str(dev_out), "--tune", "--lm-weights", "6 12",
-                        "--penalties", "0 1", "--prior-scale", "0.8"]) == 0
+                        "--penalties", "0 1", "--prior-scale", "0.8",
+                        "--tune-by", "lattice"]) == 0
+    assert json.loads((dev_out / "decode_info.json").read_text())["tune_by"] == "lattice"
     choice = json.loads((dev_out / "best_setting.json").read_text())
     assert set(choice["sweep"]) == {"lmwt6_wip0", "lmwt12_wip0", "lmwt6_wip1", "lmwt12_wip1"}
     assert choice["wer"] == min(choice["sweep"].values()) and choice["prior_scale"] == 0.8

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
+from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty, lattice_best_paths
 from asr.graph.fstext import compile_text, fst_text
 
 # Labels 1..3 are "sounds"; words 1 = ONE (sound 1 then 2), 2 = TWO (sound 3),
@@ -91,3 +91,30 @@ def test_decode_rejects_empty_input():
     dec = WfstDecoder(compile_text(GRAPH))
     with pytest.raises(ValueError, match="utt7"):
         dec.decode(np.zeros((0, 3), np.float32), "utt7")
+
+
+def test_lattice_best_paths_equal_a_fresh_search_at_each_setting():
+    """One lattice, decoded at acoustic scale 1 with a wide lattice beam, gives for every
+    (acoustic scale, word penalty) the words and frame labels that a search at that
+    setting finds."""
+    graph = compile_text(GRAPH.replace("0\t3\t3\t2\t0.5", "0\t3\t3\t2\t3"))
+    rng = np.random.default_rng(0)
+    settings = [(1.0, 0.0), (0.1, 0.0), (0.5, 2.0), (2.0, -0.4), (0.3, 1.0)]
+    for _ in range(4):
+        x = rng.normal(-1.0, 1.5, size=(10, 3)).astype(np.float32)
+        dec = WfstDecoder(graph, DecoderConfig(beam=50.0, lattice=True, acoustic_scale=1.0,
+                                               lattice_beam=50.0))
+        result = dec.decode(x)
+        paths = lattice_best_paths(result, [s for s, _ in settings], [p for _, p in settings])
+        assert paths[0][0] == result.words and paths[0][1].tolist() == result.labels.tolist()
+        for (scale, penalty), (words, labels) in zip(settings, paths):
+            fresh = WfstDecoder(add_word_penalty(graph, penalty),
+                                DecoderConfig(beam=50.0, acoustic_scale=scale)).decode(x)
+            assert words == fresh.words, (scale, penalty)
+            assert labels.tolist() == fresh.labels.tolist()
+
+
+def test_lattice_best_paths_need_a_lattice():
+    result = WfstDecoder(compile_text(GRAPH)).decode(_scores([3]))
+    with pytest.raises(ValueError, match="lattice=True"):
+        lattice_best_paths(result, [1.0], [0.0])
