@@ -253,8 +253,10 @@ graph_decode() {
   shift 4
   [[ -n $gmm_lm_weights ]] && grid+=(--lm-weights "$gmm_lm_weights")
   [[ -n $gmm_penalties ]] && grid+=(--penalties "$gmm_penalties")
+  # the HMM systems' decoders (not decode-ctc-hlg) can tune from lattices
+  [[ $command != decode-ctc-hlg ]] && grid+=(--tune-by "$gmm_tune_by")
   asr "$command" --model "$sys" --graph "$graph" --data "$data/$dev" --out "$sys/decode_$dev" \
-    --tune --tune-by "$gmm_tune_by" --nj "$nj" "${grid[@]}" "${@//%SET%/$dev}"
+    --tune --nj "$nj" "${grid[@]}" "${@//%SET%/$dev}"
   for set in "${evals[@]}"; do
     if [[ $set != "$dev" ]]; then
       asr "$command" --model "$sys" --graph "$graph" --data "$data/$set" \
