@@ -9,6 +9,7 @@ tokenizer is given) and a frame-level alignment.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from pathlib import Path
@@ -192,6 +193,35 @@ class WordLM(Protocol):
     def end(self, state: Any) -> float:
         """``log P(</s> | state)``."""
 
+    def vocabulary(self) -> list[str] | None:
+        """The LM's words (None when unknown), for scoring unfinished words."""
+
+
+def arpa_unigrams(path: str | Path) -> list[str] | None:
+    """The words of an ARPA file's 1-gram section (plain or .gz), or None when the file
+    is not ARPA text (a KenLM binary)."""
+    import gzip
+
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    words: list[str] = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            if handle.readline().strip() != "\\data\\":
+                return None
+            section = False
+            for line in handle:
+                line = line.strip()
+                if line == "\\1-grams:":
+                    section = True
+                elif section and line.startswith("\\"):
+                    break
+                elif section and line:
+                    words.append(line.split()[1])
+    except UnicodeDecodeError:
+        return None
+    return words
+
 
 class KenLM:
     """A KenLM model (ARPA or binary) through the ``kenlm`` Python module."""
@@ -206,6 +236,7 @@ class KenLM:
             raise FileNotFoundError(f"language model {path} does not exist")
         self._kenlm = kenlm
         self.model = kenlm.Model(str(path))
+        self.path = Path(path)
 
     def begin(self) -> Any:
         state = self._kenlm.State()
@@ -218,6 +249,9 @@ class KenLM:
 
     def end(self, state: Any) -> float:
         return self.model.BaseScore(state, "</s>", self._kenlm.State()) * LOG10
+
+    def vocabulary(self) -> list[str] | None:
+        return arpa_unigrams(self.path)
 
 
 class ArpaLM:
@@ -277,6 +311,9 @@ class ArpaLM:
     def end(self, state: tuple[str, ...]) -> float:
         return self._log10(state, "</s>") * LOG10
 
+    def vocabulary(self) -> list[str]:
+        return [words[0] for words in self.probs if len(words) == 1]
+
 
 # -- prefix beam search -----------------------------------------------------------------------
 
@@ -292,7 +329,12 @@ class _LMContext:
 
 
 class _Fusion:
-    """Scores prefixes with a word LM; word boundaries come from ``▁`` in token strings."""
+    """Scores prefixes with a word LM; word boundaries come from ``▁`` in token strings.
+
+    Completed words are scored when the next word starts. The open (last) word is
+    scored at once when it cannot become an LM word (it starts no word of the LM's
+    vocabulary), as pyctcdecode does; otherwise a prefix that never closes its word
+    would pay no LM cost while it lasts and crowd the beam with run-on "words"."""
 
     def __init__(self, lm: WordLM, token_strings: Sequence[str], weight: float,
                  word_score: float):
@@ -301,6 +343,9 @@ class _Fusion:
         self.weight = weight
         self.word_score = word_score
         self.cache: dict[tuple[int, ...], _LMContext] = {(): _LMContext(lm.begin(), 0.0, "", 0)}
+        vocabulary = lm.vocabulary() if hasattr(lm, "vocabulary") else None
+        self.vocabulary = sorted(vocabulary) if vocabulary else None
+        self.dead_end: dict[str, bool] = {}
 
     def context(self, prefix: tuple[int, ...]) -> _LMContext:
         ctx = self.cache.get(prefix)
@@ -316,9 +361,20 @@ class _Fusion:
             self.cache[prefix] = ctx
         return ctx
 
+    def _starts_no_word(self, word: str) -> bool:
+        known = self.dead_end.get(word)
+        if known is None:
+            i = bisect.bisect_left(self.vocabulary, word)
+            known = not (i < len(self.vocabulary) and self.vocabulary[i].startswith(word))
+            self.dead_end[word] = known
+        return known
+
     def bonus(self, prefix: tuple[int, ...]) -> float:
         ctx = self.context(prefix)
-        return self.weight * ctx.score + self.word_score * ctx.num_words
+        score = ctx.score
+        if ctx.word and self.vocabulary is not None and self._starts_no_word(ctx.word):
+            score += self.lm.score(ctx.state, ctx.word)[0]
+        return self.weight * score + self.word_score * ctx.num_words
 
     def final(self, prefix: tuple[int, ...]) -> tuple[float, float]:
         """``(fused bonus, LM log-prob)`` with the open word and ``</s>`` scored."""

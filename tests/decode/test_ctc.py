@@ -132,6 +132,49 @@ def test_word_lm_fusion_changes_the_winner(tmp_path):
         ctc_prefix_beam_search(lp, lm=ArpaLM(path))
 
 
+def test_fusion_scores_a_word_that_can_no_longer_be_an_lm_word_at_once(tmp_path):
+    """Characters spelling WON WON WON WON, the word boundaries a little less likely than
+    blanks. Scoring a word only when it closes would let the run-on WONWONWON... pay no
+    LM cost until the end: at beam 2 it pushes the spaced sentence out, then loses to it
+    on the final score. An open word that starts no LM word is scored at once."""
+    path = tmp_path / "lm.arpa"
+    path.write_text(_arpa([(-99, "<s>", -0.3), (-0.5, "</s>"), (-0.3, "ONE", -0.2),
+                           (-2.0, "WON", -0.2)], [(-0.1, "ONE </s>"), (-0.1, "WON </s>")]))
+    tokens = ["<blank>", "\u2581", "O", "N", "E", "W"]
+
+    def frame(**probs):
+        row = [0.0005] * len(tokens)
+        for name, p in probs.items():
+            row[tokens.index(name)] = p
+        return row
+
+    word = [frame(W=.9), frame(O=.9), frame(N=.9)]
+    gap = [frame(**{"<blank>": .5, "\u2581": .4})]
+    lp = probs_to_lp(word + gap + word + gap + word + gap + word)
+    lm = ArpaLM(path)
+    assert sorted(lm.vocabulary()) == ["</s>", "<s>", "ONE", "WON"]
+    best = ctc_prefix_beam_search(lp, beam_size=2, token_beam=6, lm=lm, lm_weight=1.0,
+                                  token_strings=tokens)[0][0]
+    assert "".join(tokens[t] for t in best.tokens) == "WON\u2581WON\u2581WON\u2581WON"
+    # the run-on string, scored in full, is indeed worse
+    assert best.lm_score > 10 * math.log(0.1)
+
+
+def test_arpa_unigrams_reads_plain_and_gzipped_arpa(tmp_path):
+    import gzip
+
+    from asr.decode.ctc import arpa_unigrams
+
+    (tmp_path / "lm.arpa").write_text(ARPA)
+    with gzip.open(tmp_path / "lm.arpa.gz", "wt") as handle:
+        handle.write(ARPA)
+    (tmp_path / "lm.bin").write_bytes(b"mmap lm http://kheafield.com/code format version 5")
+    expected = ["<s>", "</s>", "ONE", "WON", "<unk>"]
+    assert arpa_unigrams(tmp_path / "lm.arpa") == expected
+    assert arpa_unigrams(tmp_path / "lm.arpa.gz") == expected
+    assert arpa_unigrams(tmp_path / "lm.bin") is None
+
+
 def test_flashlight_reference_agrees_on_peaky_output():
     pytest.importorskip("flashlight.lib.text", reason="reference decoder needs flashlight-text")
     torch.manual_seed(0)
