@@ -194,7 +194,7 @@ class WordLM(Protocol):
         """``log P(</s> | state)``."""
 
     def vocabulary(self) -> list[str] | None:
-        """The LM's words (None when unknown), for scoring unfinished words."""
+        """The LM's words, sorted (None when unknown), for scoring unfinished words."""
 
 
 def arpa_unigrams(path: str | Path) -> list[str] | None:
@@ -237,6 +237,7 @@ class KenLM:
         self._kenlm = kenlm
         self.model = kenlm.Model(str(path))
         self.path = Path(path)
+        self._vocabulary: list[str] | None = None
 
     def begin(self) -> Any:
         state = self._kenlm.State()
@@ -251,7 +252,10 @@ class KenLM:
         return self.model.BaseScore(state, "</s>", self._kenlm.State()) * LOG10
 
     def vocabulary(self) -> list[str] | None:
-        return arpa_unigrams(self.path)
+        if self._vocabulary is None:  # read once: a search builds one fusion per utterance
+            words = arpa_unigrams(self.path)
+            self._vocabulary = sorted(words) if words is not None else []
+        return self._vocabulary or None
 
 
 class ArpaLM:
@@ -269,6 +273,7 @@ class ArpaLM:
         self.backoffs: dict[tuple[str, ...], float] = {}
         self.order = 0
         self.unk_log10 = unk_log10
+        self._vocabulary: list[str] | None = None
         section = 0
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             line = line.strip()
@@ -312,7 +317,9 @@ class ArpaLM:
         return self._log10(state, "</s>") * LOG10
 
     def vocabulary(self) -> list[str]:
-        return [words[0] for words in self.probs if len(words) == 1]
+        if self._vocabulary is None:
+            self._vocabulary = sorted(words[0] for words in self.probs if len(words) == 1)
+        return self._vocabulary
 
 
 # -- prefix beam search -----------------------------------------------------------------------
@@ -343,8 +350,7 @@ class _Fusion:
         self.weight = weight
         self.word_score = word_score
         self.cache: dict[tuple[int, ...], _LMContext] = {(): _LMContext(lm.begin(), 0.0, "", 0)}
-        vocabulary = lm.vocabulary() if hasattr(lm, "vocabulary") else None
-        self.vocabulary = sorted(vocabulary) if vocabulary else None
+        self.vocabulary = lm.vocabulary() if hasattr(lm, "vocabulary") else None
         self.dead_end: dict[str, bool] = {}
 
     def context(self, prefix: tuple[int, ...]) -> _LMContext:
