@@ -19,6 +19,8 @@
 #                recipe's `--train-hours H` subset of it.
 #   librispeech  size H = `recipes/librispeech/run.sh --train-hours H` (downloads shared
 #                in OUT/downloads; pass --url-base/--train-set through --recipe-opts).
+# An hour size's dir holds sweep_size.json, so that mono (trained on a subset of at most
+# the recipe's --mono-hours) still lands in its size's row of the report.
 # Then `asr sweep-report OUT --set SET` writes OUT/sweep.md, OUT/sweep.json and
 # OUT/sweep.png (%WER per system per size on SET; WER vs hours on a log axis, the
 # crossover of two systems marked if there is one).
@@ -184,6 +186,8 @@ for size in $sizes; do
     an4_size "$size" "$dir" >&2
   else
     dir=$out/train_${size}h; size_opts=(--train-hours "$size")
+    # the row of this size in asr sweep-report, whatever subset a system trains on
+    mkdir -p "$dir" && printf '{"hours": %s}\n' "$size" > "$dir/sweep_size.json"
   fi
   log "size $size: $dir"
   recipe_run "$dir" "$prep" "${size_opts[@]}"

@@ -9,6 +9,12 @@ Every decode dir records its training hours in ``result.json`` (``asr score
     columns = systems (in :data:`asr.scoring.table.SYSTEM_ORDER`)
     cells   = %WER
 
+A result under a directory holding ``sweep_size.json`` (``{"hours": H}``, written by
+``recipes/sweep.sh`` for each hour size) goes in row ``H`` even when its system trained
+on less: the LibriSpeech recipe trains mono on a subset of at most ``--mono-hours``, as
+Kaldi's does, and that mono belongs to the size's pipeline. Such cells are listed under
+the table with the hours they trained on.
+
 :func:`find_crossovers` locates, for each pair of systems, the sizes between which
 their order flips (the classical-vs-end-to-end crossover the toolkit is built to
 show), by linear interpolation of the WER difference in log(hours) between the two
@@ -59,6 +65,8 @@ class SweepTable:
     set_name: str
     wer: dict[str, dict[float, float]] = field(default_factory=dict)
     paths: dict[str, dict[float, str]] = field(default_factory=dict)
+    # cells whose system trained on other hours than their row's size (see module doc)
+    trained_hours: dict[str, dict[float, float]] = field(default_factory=dict)
 
     @property
     def systems(self) -> list[str]:
@@ -83,8 +91,12 @@ def build_sweep(results: Iterable[dict[str, Any]], set_name: str = "test") -> Sw
         hours = r.get("hours")
         if not isinstance(hours, (int, float)) or hours <= 0:
             continue
-        system, hours = str(r["system"]), round(float(hours), 4)
+        system, trained = str(r["system"]), round(float(hours), 4)
         path = str(r.get("path", "?"))
+        size = sweep_size(path)
+        hours = trained if size is None else round(size, 4)
+        if abs(hours - trained) > 0.05 * hours:  # subsets hit their target within ~1%
+            table.trained_hours.setdefault(system, {})[hours] = trained
         if hours in table.wer.get(system, {}):
             raise ValueError(f"two results for {system} at {hours:g} h on {set_name}: "
                              f"{table.paths[system][hours]} and {path}")
@@ -94,6 +106,22 @@ def build_sweep(results: Iterable[dict[str, Any]], set_name: str = "test") -> Sw
         raise ValueError(f"no result for set {set_name!r} records its training hours "
                          "(asr score --hours); nothing to tabulate")
     return table
+
+
+SIZE_FILE = "sweep_size.json"
+
+
+def sweep_size(result_path: str | Path, levels: int = 6) -> float | None:
+    """The ``hours`` of the nearest ``sweep_size.json`` among the ``levels`` directories
+    above ``result_path``, or None."""
+    for parent in list(Path(result_path).parents)[:levels]:
+        marker = parent / SIZE_FILE
+        if marker.is_file():
+            hours = json.loads(marker.read_text(encoding="utf-8")).get("hours")
+            if not isinstance(hours, (int, float)) or hours <= 0:
+                raise ValueError(f"{marker}: 'hours' must be a positive number, got {hours!r}")
+            return float(hours)
+    return None
 
 
 def find_crossovers(table: SweepTable) -> list[Crossover]:
@@ -143,6 +171,12 @@ def format_markdown(table: SweepTable, crossovers: list[Crossover] | None = None
         cells = [f"{table.wer[s][hours]:.2f}" if hours in table.wer[s] else "-" for s in systems]
         lines.append(f"| {_hours_label(hours)} | " + " | ".join(cells) + " |")
     lines.append("")
+    for system in systems:
+        for hours, trained in sorted(table.trained_hours.get(system, {}).items()):
+            lines.append(f"{system} at {_hours_label(hours)} h trained on "
+                         f"{_hours_label(trained)} h of it.")
+    if table.trained_hours:
+        lines.append("")
     if not crossovers:
         lines.append("No crossover: no two systems swap places over these sizes.")
     for c in crossovers:
@@ -158,7 +192,9 @@ def to_json(table: SweepTable, crossovers: list[Crossover] | None = None) -> dic
     crossovers = find_crossovers(table) if crossovers is None else crossovers
     rows = [{"hours": h,
              "wer": {s: table.wer[s].get(h) for s in table.systems},
-             "paths": {s: table.paths[s][h] for s in table.systems if h in table.paths[s]}}
+             "paths": {s: table.paths[s][h] for s in table.systems if h in table.paths[s]},
+             "trained_hours": {s: table.trained_hours[s][h] for s in table.trained_hours
+                               if h in table.trained_hours[s]}}
             for h in table.hours]
     return {"set": table.set_name, "systems": table.systems, "hours": table.hours,
             "rows": rows, "crossovers": [asdict(c) for c in crossovers]}

@@ -32,7 +32,32 @@ def test_table_rows_are_sizes_columns_are_systems_in_toolkit_order():
     assert "| 100 | 14.00 | - |" in text
     rows = to_json(table)["rows"]
     assert rows[2] == {"hours": 100.0, "wer": {"mono": 14.0, "e2e": None},
-                       "paths": {"mono": "exp_100.0h/mono/decode_test/result.json"}}
+                       "paths": {"mono": "exp_100.0h/mono/decode_test/result.json"},
+                       "trained_hours": {}}
+
+
+def test_a_size_marker_puts_a_subset_trained_system_in_its_sizes_row(tmp_path):
+    """recipes/sweep.sh writes sweep_size.json in each hour size's dir; mono trained on
+    a 2 h subset inside the 3 h and 10 h pipelines then fills those rows (no clash of
+    two monos at 2 h) and is listed with the hours it trained on."""
+    results = []
+    for size, mono_hours in ((1, 1.002), (3, 2.001), (10, 1.998)):
+        (tmp_path / f"train_{size}h").mkdir()
+        (tmp_path / f"train_{size}h" / "sweep_size.json").write_text(f'{{"hours": {size}}}')
+        for system, hours in (("mono", mono_hours), ("tri1", size * 1.003)):
+            results.append({"system": system, "set": "test", "hours": hours, "wer": 10.0 / size,
+                            "words": 100, "path": str(tmp_path / f"train_{size}h" / "exp"
+                                                      / system / "decode_test" / "result.json")})
+    table = build_sweep(results, "test")
+    assert table.hours == [1.0, 3.0, 10.0]
+    assert table.wer["mono"] == {1.0: 10.0, 3.0: 10.0 / 3, 10.0: 1.0}
+    assert table.trained_hours == {"mono": {3.0: 2.001, 10.0: 1.998}}
+    text = format_markdown(table)
+    assert "mono at 3 h trained on 2.001 h of it." in text
+    assert to_json(table)["rows"][1]["trained_hours"] == {"mono": 2.001}
+    (tmp_path / "train_3h" / "sweep_size.json").write_text('{"hours": "three"}')
+    with pytest.raises(ValueError, match="positive number"):
+        build_sweep(results, "test")
 
 
 def test_crossover_interpolated_in_log_hours():
