@@ -11,7 +11,7 @@
 #       [--gmm-tune-by search|lattice]
 #       [--hybrid-config FILE] [--hybrid-opts "key=value ..."]
 #       [--e2e-config FILE] [--e2e-opts "key=value ..."] [--ngpu N] [--average-num N]
-#       [--decode-config FILE] [--decode-opts "key=value ..."] [--lm-weight W]
+#       [--decode-config FILE] [--decode-opts "key=value ..."] [--lm-weight "W ..."]
 #       [--phone-ctc-config FILE] [--phone-ctc-opts "key=value ..."]
 #
 # Stages (a finished stage leaves exp/.done/stage<N>.<name> and is skipped next time;
@@ -39,7 +39,8 @@
 #                   `torchrun --nproc_per_node N -m asr.bin.main train` (DDP, NCCL)
 #   31 e2e_average  average the --average-num best checkpoints (dev loss) -> exp/e2e/final.pt
 #   32 e2e_decode   every eval set without LM (--decode-config)  -> exp/e2e/decode_<set>
-#   33 e2e_lm_decode CTC prefix beam search + DATA/lang/lm.arpa shallow fusion (--lm-weight)
+#   33 e2e_lm_decode CTC prefix beam search + DATA/lang/lm.arpa shallow fusion, the
+#                   fusion weight chosen on the dev set among --lm-weight (asr tune)
 #                                                                -> exp/e2e_lm/decode_<set>
 #   40 hybrid_train TDNN on tri3's fMLLR features and alignments (--hybrid-config)
 #   41 hybrid_decode through tri3's graph with tri3's speaker transforms of each set
@@ -74,7 +75,7 @@
 #   --e2e-config    [conf/e2e/librispeech_100h.yaml]; --e2e-opts key=value overrides (-o)
 #   --ngpu          GPUs for e2e training [0: one process, GPU if there is one]
 #   --average-num   [10]; --decode-config [conf/e2e/decode.yaml]; --decode-opts (-o);
-#   --lm-weight     shallow-fusion weight of stage 33 [0.5]
+#   --lm-weight     shallow-fusion weights stage 33 tries on dev ["0.3 0.5 0.8"]
 #   --nj, --cmd     parallel jobs of the feature stage and how they run [4, local]; --nj
 #                   also sets the dev-tuning and CPU end-to-end decoding processes
 #                   (`--cmd "slurm --partition cpu --time 1:00:00"`); training and decoding
@@ -120,7 +121,7 @@ ngpu=0
 average_num=10
 decode_config=../../conf/e2e/decode.yaml
 decode_opts=
-lm_weight=0.5
+lm_weight="0.3 0.5 0.8"
 hybrid_config=../../conf/hybrid/librispeech.yaml
 hybrid_opts=
 phone_ctc_config=../../conf/ctc_phone/librispeech_100h.yaml
@@ -315,15 +316,29 @@ stage_e2e_train() {
     --exp-dir "$exp/e2e" "${opts[@]}"
 }
 
-stage_e2e_decode() {  # $1 = e2e (no LM) or e2e_lm (CTC prefix beam + word n-gram)
+stage_e2e_decode() {  # every eval set without LM, with --decode-config
   mapfile -t opts < <(overrides "$decode_opts")
-  if [[ $1 == e2e_lm ]]; then
-    opts+=(-o method=ctc_prefix_beam -o "lm=$lang/lm.arpa" -o "lm_weight=$lm_weight")
-  fi
   for set in "${evals[@]}"; do
-    asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/$1/decode_$set" \
+    asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/e2e/decode_$set" \
       --decode-config "$decode_config" --nj "$nj" "${opts[@]}"
-    score "$exp/$1/decode_$set" "$set" "$train"
+    score "$exp/e2e/decode_$set" "$set" "$train"
+  done
+}
+
+stage_e2e_lm_decode() {  # CTC prefix beam + word n-gram: fusion weight chosen on dev
+  local base w set cands=()
+  # shellcheck disable=SC2086  # decode_opts: word-split into key=value items
+  base=$(join $decode_opts method=ctc_prefix_beam "lm=$lang/lm.arpa")
+  for w in $lm_weight; do cands+=(-c "$base,lm_weight=$w"); done
+  asr tune --model "$exp/e2e" --data "$data/$dev" --out "$exp/e2e_lm/tune_$dev" \
+    --best-out "$exp/e2e_lm/decode_$dev" --decode-config "$decode_config" --nj "$nj" \
+    "${cands[@]}"
+  for set in "${evals[@]}"; do
+    if [[ $set != "$dev" ]]; then
+      asr decode --model "$exp/e2e" --data "$data/$set" --out "$exp/e2e_lm/decode_$set" \
+        --decode-config "$exp/e2e_lm/tune_$dev/best.yaml" --nj "$nj"
+    fi
+    score "$exp/e2e_lm/decode_$set" "$set" "$train"
   done
 }
 
@@ -359,8 +374,8 @@ run_stage 27 tri3_graph stage_mkgraph tri3
 run_stage 28 tri3_decode sat_decode tri3 "$train"
 run_stage 30 e2e_train stage_e2e_train
 run_stage 31 e2e_average asr average --exp-dir "$exp/e2e" --num "$average_num" --by best
-run_stage 32 e2e_decode stage_e2e_decode e2e
-run_stage 33 e2e_lm_decode stage_e2e_decode e2e_lm
+run_stage 32 e2e_decode stage_e2e_decode
+run_stage 33 e2e_lm_decode stage_e2e_lm_decode
 run_stage 40 hybrid_train stage_hybrid_train
 run_stage 41 hybrid_decode graph_decode decode-hybrid hybrid "$train" "$exp/tri3/graph" \
   --transform-dir "$exp/tri3/decode_%SET%"

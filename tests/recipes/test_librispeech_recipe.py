@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from asr.corpora import synthetic
 from asr.data import DataDir
@@ -128,6 +129,10 @@ def test_recipe_from_download_to_results(mirror, tmp_path):
     info = json.loads((tmp_path / "data" / "lang" / "info.json").read_text())
     assert info["lm"].startswith("Kneser-Ney 3-gram of") and info["words"] > 100
     assert "| system |" in (tmp_path / "exp" / "results.md").read_text()
+    # stage 33 chose its LM fusion weight on the dev set
+    dev = next(s for s in EVAL_SETS if s.startswith("dev"))
+    best = yaml.safe_load((tmp_path / "exp" / "e2e_lm" / f"tune_{dev}" / "best.yaml").read_text())
+    assert best["method"] == "ctc_prefix_beam" and best["lm_weight"] in (0.3, 0.5, 0.8)
 
     # Every stage left its done marker: a rerun skips them all.
     again = _run(tmp_path, url, *opts, "--stop-stage", "12")
