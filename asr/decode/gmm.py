@@ -153,6 +153,22 @@ def _load_lexicon(path: Path) -> dict[str, list[list[str]]]:
 TUNE_BY = ("search", "lattice")
 
 
+class _HypBuilder:
+    """A best path's word ids and ``(T,)`` input labels -> :class:`UttHyp` (words and
+    word timings from the alignment)."""
+
+    def __init__(self, tm, words_table, lexicon):
+        self.tm, self.words_table, self.lexicon = tm, words_table, lexicon
+        self.silence = [p for p in tm.phones if tm.topology.is_silence(p)]
+
+    def __call__(self, word_ids: Sequence[int], labels: np.ndarray, reached_final: bool
+                 ) -> UttHyp:
+        words = [self.words_table[w] for w in word_ids]
+        segments = word_segments(words, phone_segments(labels, self.tm), self.lexicon,
+                                 self.silence) or []
+        return UttHyp(words, segments, reached_final)
+
+
 def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndarray],
                     settings: Sequence[Setting], config: DecoderConfig, nbest: int = 0,
                     nj: int = 1, tune_by: str = "search"
@@ -173,8 +189,7 @@ def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndar
     if tune_by == "lattice" and len(settings) > 1 and nbest == 0:
         return _settings_from_lattices(am, hclg, words_table, lexicon, scores, settings,
                                        config, nj)
-    tm = am.transition_model
-    sil = [p for p in tm.phones if tm.topology.is_silence(p)]
+    to_hyp = _HypBuilder(am.transition_model, words_table, lexicon)
     graphs = {s.word_insertion_penalty: None for s in settings}
     for wip in graphs:
         graphs[wip] = add_word_penalty(hclg, wip)
@@ -192,9 +207,7 @@ def decode_settings(am, hclg, words_table, lexicon, scores: Mapping[str, np.ndar
                 log.warning("%s", err)
                 out[utt] = UttHyp([], [], False)
                 continue
-            ws = [words_table[w] for w in res.words]
-            segs = word_segments(ws, phone_segments(res.labels, tm), lexicon, sil) or []
-            out[utt] = UttHyp(ws, segs, res.reached_final)
+            out[utt] = to_hyp(res.words, res.labels, res.reached_final)
             if nbest > 0:
                 out[utt].nbest = [NbestEntry([words_table[w] for w in ids], g, a)
                                   for ids, g, a in decoder.nbest(res, nbest)]
@@ -218,8 +231,7 @@ def _settings_from_lattices(am, hclg, words_table, lexicon, scores: Mapping[str,
     from asr.decode.wfst import lattice_best_paths
     from asr.parallel.forked import forked_map
 
-    tm = am.transition_model
-    sil = [p for p in tm.phones if tm.topology.is_silence(p)]
+    to_hyp = _HypBuilder(am.transition_model, words_table, lexicon)
     weights = sorted({s.lm_weight for s in settings})
     ref = Setting(weights[len(weights) // 2], min(s.word_insertion_penalty for s in settings))
     graph = add_word_penalty(hclg, ref.word_insertion_penalty)
@@ -242,9 +254,7 @@ def _settings_from_lattices(am, hclg, words_table, lexicon, scores: Mapping[str,
                     hyps[utt] = UttHyp([], [], False)
                 continue
             for hyps, (ids, labels) in zip(out, paths):
-                ws = [words_table[w] for w in ids]
-                segs = word_segments(ws, phone_segments(labels, tm), lexicon, sil) or []
-                hyps[utt] = UttHyp(ws, segs, res.reached_final)
+                hyps[utt] = to_hyp(ids, labels, res.reached_final)
         return out, time.perf_counter() - start
 
     utts = list(scores)

@@ -66,6 +66,12 @@ class MultiHeadAttention(nn.Module):
         q = self._heads(query, self.linear_q)
         k = self._shared_heads(key, self.linear_k)
         v = self._shared_heads(value, self.linear_v)
+        return self.attend_heads(q, k, v, mask)
+
+    def attend_heads(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Scaled dot-product attention of projected heads: ``q (B, H, Tq, d_k)``,
+        ``k``/``v (B or 1, H, Tk, d_k)``, ``mask (B, 1 or Tq, Tk)`` -> ``(B, Tq, D)``."""
         scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.d_k)
         return self._attend(scores, v, mask)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -61,12 +59,10 @@ class TransformerDecoderLayer(nn.Module):
         k, v = attn._heads(h, attn.linear_k), attn._heads(h, attn.linear_v)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        q = attn._heads(h, attn.linear_q)
-        x = x + attn._attend(torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(attn.d_k), v, None)
+        x = x + attn.attend_heads(attn._heads(h, attn.linear_q), k, v)
         src = self.src_attn
         q = src._heads(self.norm2(x), src.linear_q)
-        scores = torch.matmul(q, memory_kv[0].transpose(-2, -1)) / math.sqrt(src.d_k)
-        x = x + src._attend(scores, memory_kv[1], None)
+        x = x + src.attend_heads(q, *memory_kv)
         return x + self.ff(self.norm3(x)), (k, v)
 
 
