@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from asr.decode.gmm import Setting, _prepare, decode_settings, read_setting
+from asr.decode.gmm import FRAME_SHIFT, Setting, _prepare, decode_settings, read_setting
 from asr.decode.wfst import DecoderConfig
 from asr.scoring.kaldi_text import read_text
 from asr.scoring.wer import score
@@ -42,7 +42,7 @@ def main() -> None:
                                                         args.max_utts)
     refs = read_text(f"{args.data}/text")
     refs = {u: refs[u] for u in scores}
-    audio_s = timing["audio_s"]
+    audio_s = FRAME_SHIFT * sum(x.shape[0] for x in scores.values())
     front_s = timing["features_s"] + timing["loglikes_s"]
     out = {}
     hyps = {}

@@ -50,6 +50,8 @@ from asr.utils.io import atomic_write_text
 log = logging.getLogger(__name__)
 
 FRAME_SHIFT = 0.01  # seconds per feature frame
+DEFAULT_LM_WEIGHTS = tuple(range(7, 18))  # GMM systems' dev sweep (the hybrid has its own)
+DEFAULT_PENALTIES = (0.0, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,6 @@ def _write_hyps(out: Path, hyps: Mapping[str, UttHyp], with_ctm: bool) -> None:
 def _prepare(model_dir, graph_dir, data_dir, max_utts):
     from asr.gmm.am import AcousticModel
     from asr.gmm.train_mono import datadir_features
-    from asr.graph.hclg import read_graph_dir
 
     model_path = Path(model_dir)
     if (model_path.parent if model_path.is_file() else model_path).joinpath("final.mat").is_file():
@@ -289,21 +290,63 @@ def _prepare(model_dir, graph_dir, data_dir, max_utts):
                          "with `asr decode-gmm-sat`")
     model_path = model_path / "final.mdl" if model_path.is_dir() else model_path
     am = AcousticModel.load(model_path)
-    hclg, words, info = read_graph_dir(graph_dir)
-    if info.get("num_transition_ids") != am.transition_model.num_transition_ids:
-        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
-                         f"transition ids, model {model_path} has "
-                         f"{am.transition_model.num_transition_ids}")
-    lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
+    hclg, words, lexicon = load_graph(graph_dir, am.transition_model, model_path)
     t0 = time.perf_counter()
     feats, _ = datadir_features(data_dir, max_utts, transcribed_only=False)
     t1 = time.perf_counter()
     scores = {u: transition_scores(am, x) for u, x in feats.items()}
     t2 = time.perf_counter()
+    return am, hclg, words, lexicon, scores, {"features_s": t1 - t0, "loglikes_s": t2 - t1}
+
+
+def load_graph(graph_dir, transition_model, model_name, hint: str = ""):
+    """``graph_dir``'s HCLG, word table and lexicon, checked against the model's
+    transition ids (``hint`` ends the error message)."""
+    from asr.graph.hclg import read_graph_dir
+
+    hclg, words, info = read_graph_dir(graph_dir)
+    if info.get("num_transition_ids") != transition_model.num_transition_ids:
+        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
+                         f"transition ids, model {model_name} has "
+                         f"{transition_model.num_transition_ids}{hint}")
+    return hclg, words, _load_lexicon(Path(graph_dir) / "lexicon.txt")
+
+
+def search_and_write(out: Path, am, hclg, words, lexicon, scores: Mapping[str, np.ndarray],
+                     settings: Sequence[Setting], config: DecoderConfig, *, nbest: int,
+                     nj: int, tune_by: str, header: Mapping, stage_s: Mapping[str, float],
+                     extra: Mapping | None = None, return_hyps: bool = False) -> dict:
+    """The end shared by the graph decoders' ``decode_datadir``: search ``scores``
+    (utt -> ``(T, num_transition_ids)``) under every setting (:func:`decode_settings`),
+    write ``text`` + ``ctm`` (one setting) or ``settings/<name>/text`` (several), and
+    ``decode_info.json``: ``header``, the settings, ``stage_s`` (seconds of each step
+    before the search), frames, audio seconds, search seconds per setting, the real-time
+    factors (all steps + one setting's search, and the search alone, over the audio),
+    utterances that reached no final state per setting, then ``extra``. Returns that
+    summary, plus ``_hyps`` (setting -> utt -> :class:`UttHyp`) with ``return_hyps``."""
+    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
+                                  nj, tune_by)
+    if len(settings) == 1:
+        _write_hyps(out, hyps[settings[0]], with_ctm=True)
+    else:
+        for s in settings:
+            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
+    search_s = sum(times.values()) / len(times)
     frames = sum(x.shape[0] for x in scores.values())
-    return am, hclg, words, lexicon, scores, {"features_s": t1 - t0, "loglikes_s": t2 - t1,
-                                              "frames": frames,
-                                              "audio_s": frames * FRAME_SHIFT}
+    audio_s = frames * FRAME_SHIFT
+    summary = {
+        **header, "utterances": len(scores), "settings": [asdict(s) for s in settings],
+        "tune_by": tune_by, "beam": config.beam, "max_active": config.max_active,
+        **stage_s, "frames": frames, "audio_s": audio_s, "search_s_per_setting": search_s,
+        "rtf": (sum(stage_s.values()) + search_s) / max(audio_s, 1e-9),
+        "search_rtf": search_s / max(audio_s, 1e-9),
+        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
+        **(extra or {}),
+    }
+    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
+    if return_hyps:
+        summary["_hyps"] = hyps
+    return summary
 
 
 def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float = 13.0,
@@ -325,36 +368,17 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
     are decoded (see the module docstring).
     Returns the decode summary written to ``decode_info.json``.
     """
-    out = Path(out_dir)
-    am, hclg, words, lexicon, scores, timing = _prepare(model_dir, graph_dir, feats_data_dir,
-                                                         max_utts)
     settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
-    config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
-                           acoustic_scale=acoustic_scale)
     if nbest > 0 and len(settings) > 1:
         raise ValueError("decode: n-best lists are written for a single setting only")
-    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
-                                  nj, tune_by)
-    if len(settings) == 1:
-        _write_hyps(out, hyps[settings[0]], with_ctm=True)
-    else:
-        for s in settings:
-            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
-    search_s = sum(times.values()) / len(times)
-    per_setting = timing["features_s"] + timing["loglikes_s"] + search_s
-    summary = {
-        "model": str(model_dir), "graph": str(graph_dir), "data": str(feats_data_dir),
-        "utterances": len(scores), "settings": [asdict(s) for s in settings],
-        "tune_by": tune_by, "beam": beam, "max_active": max_active, **timing,
-        "search_s_per_setting": search_s,
-        "rtf": per_setting / max(timing["audio_s"], 1e-9),
-        "search_rtf": search_s / max(timing["audio_s"], 1e-9),
-        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
-    }
-    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
-    if _return_hyps:
-        summary["_hyps"] = hyps
-    return summary
+    am, hclg, words, lexicon, scores, stage_s = _prepare(model_dir, graph_dir, feats_data_dir,
+                                                         max_utts)
+    config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
+                           acoustic_scale=acoustic_scale)
+    return search_and_write(
+        Path(out_dir), am, hclg, words, lexicon, scores, settings, config, nbest=nbest, nj=nj,
+        tune_by=tune_by, stage_s=stage_s, return_hyps=_return_hyps,
+        header={"model": str(model_dir), "graph": str(graph_dir), "data": str(feats_data_dir)})
 
 
 def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_data_dir,
@@ -386,8 +410,8 @@ def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_dat
 
 
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
-                lm_weights: Sequence[float] = tuple(range(7, 18)),
-                word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
+                lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
+                word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                 beam: float = 13.0, max_active: int = 7000, max_utts: int | None = None,
                 nj: int = 1, tune_by: str = "search") -> dict:
     """Decode the dev set under every setting (``nj`` at a time; or, with
@@ -400,9 +424,17 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              max_active=max_active, lm_weights=lm_weights,
                              word_insertion_penalties=word_insertion_penalties,
                              max_utts=max_utts, nj=nj, tune_by=tune_by, _return_hyps=True)
-    hyps = summary.pop("_hyps")
+    return choose_decoded_setting(summary.pop("_hyps"), dev_data_dir, out)
+
+
+def choose_decoded_setting(hyps: Mapping[Setting, Mapping[str, UttHyp]], dev_data_dir, out_dir,
+                           extra: Mapping | None = None) -> dict:
+    """:func:`choose_setting` over the hypotheses of :func:`search_and_write`; the best
+    setting's ``text`` and ``ctm`` go to ``out_dir``."""
+    out = Path(out_dir)
     return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
-                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True))
+                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
+                          extra=extra)
 
 
 def read_setting(path: str | Path) -> Setting:
@@ -431,21 +463,34 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         "against DATA/text and writes OUT/best_setting.json. Test: --setting "
                         "DEV_OUT/best_setting.json decodes with that fixed setting. Writes "
                         "OUT/text, OUT/ctm and OUT/decode_info.json.")
-    parser.add_argument("--model", required=True, help="experiment dir with final.mdl (or the file)")
-    parser.add_argument("--graph", required=True, help="graph dir (HCLG.fst, words.txt, info.json)")
+    add_search_options(parser, model_help="experiment dir with final.mdl (or the file)",
+                       out_example="exp/mono/decode_test")
+    add_output_options(parser)
+    return parser
+
+
+def add_search_options(parser: argparse.ArgumentParser, *, model_help: str,
+                       out_example: str,
+                       graph_help: str = "graph dir (HCLG.fst, words.txt, info.json)",
+                       lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
+                       penalties: Sequence[float] = DEFAULT_PENALTIES) -> None:
+    """``--model``, ``--graph``, ``--data``, ``--out``, the search options and the
+    setting options (``--tune``, ``--lm-weights``, ``--penalties``, ``--setting``):
+    shared by the GMM, SAT and hybrid decoding commands."""
+    parser.add_argument("--model", required=True, help=model_help)
+    parser.add_argument("--graph", required=True, help=graph_help)
     parser.add_argument("--data", required=True, help="Kaldi data dir to decode (wav.scp, utt2spk)")
-    parser.add_argument("--out", required=True, help="output decode dir, e.g. exp/mono/decode_test")
+    parser.add_argument("--out", required=True, help=f"output decode dir, e.g. {out_example}")
     parser.add_argument("--beam", type=float, default=13.0, help="search beam (graph-cost units)")
     parser.add_argument("--max-active", type=int, default=7000, help="max active states per frame")
     parser.add_argument("--acoustic-scale", type=float, default=0.1,
                         help="acoustic scale when neither --tune nor --setting is given")
     parser.add_argument("--tune", action="store_true", help="sweep settings and choose on this (dev) set")
-    parser.add_argument("--lm-weights", default="7 8 9 10 11 12 13 14 15 16 17",
+    parser.add_argument("--lm-weights", default=" ".join(f"{w:g}" for w in lm_weights),
                         help="LM weights swept by --tune")
-    parser.add_argument("--penalties", default="0 0.5 1", help="word insertion penalties swept by --tune")
+    parser.add_argument("--penalties", default=" ".join(f"{p:g}" for p in penalties),
+                        help="word insertion penalties swept by --tune")
     parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
-    add_output_options(parser)
-    return parser
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -494,12 +539,20 @@ def run_tune_or_decode(args: argparse.Namespace, tune, decode, common: dict,
     return 0
 
 
+def run_graph_decoder(args: argparse.Namespace, tune, decode, common: dict) -> int:
+    """:func:`run_tune_or_decode` for a command built with :func:`add_search_options` and
+    :func:`add_output_options`: ``--tune-by`` goes to ``tune``; the acoustic scale and
+    the n-best options go to ``decode``."""
+    return run_tune_or_decode(args, tune, decode, common,
+                              dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
+                                   lattice_beam=args.lattice_beam),
+                              tune_only=dict(tune_by=args.tune_by))
+
+
 def run(args: argparse.Namespace) -> int:
-    return run_tune_or_decode(
+    return run_graph_decoder(
         args, tune_on_dev, decode_datadir,
-        dict(beam=args.beam, max_active=args.max_active, max_utts=args.max_utts, nj=args.nj),
-        dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-             lattice_beam=args.lattice_beam), tune_only=dict(tune_by=args.tune_by))
+        dict(beam=args.beam, max_active=args.max_active, max_utts=args.max_utts, nj=args.nj))
 
 
 def main(argv: list[str] | None = None) -> int:

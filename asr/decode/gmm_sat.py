@@ -23,7 +23,6 @@ The transforms are written to ``OUT/trans.pt`` (speaker -> ``(40, 41)``).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from dataclasses import asdict
@@ -32,11 +31,11 @@ from typing import Mapping, Sequence
 
 import torch
 
-from asr.decode.gmm import (FRAME_SHIFT, Setting, _load_lexicon, _settings, _write_hyps,
-                            add_output_options, choose_setting, decode_settings,
-                            run_tune_or_decode, transition_scores)
+from asr.decode.gmm import (DEFAULT_LM_WEIGHTS, DEFAULT_PENALTIES, Setting, _settings,
+                            add_output_options, add_search_options, choose_decoded_setting,
+                            load_graph, run_graph_decoder, search_and_write,
+                            transition_scores)
 from asr.decode.wfst import DecoderConfig, WfstDecoder, add_word_penalty
-from asr.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +109,13 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     written to ``decode_info.json``."""
     from asr.gmm.fmllr import adapt_features
     from asr.gmm.train_sat import lda_mllt_features, save_speaker_transforms, static_features
-    from asr.graph.hclg import read_graph_dir
 
     out = Path(out_dir)
     settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
     if nbest > 0 and len(settings) > 1:
         raise ValueError("decode: n-best lists are written for a single setting only")
     am, alimdl, mat, sat = load_system(model_dir)
-    hclg, words, info = read_graph_dir(graph_dir)
-    if info.get("num_transition_ids") != am.transition_model.num_transition_ids:
-        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
-                         f"transition ids, model {model_dir} has "
-                         f"{am.transition_model.num_transition_ids}")
-    lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
+    hclg, words, lexicon = load_graph(graph_dir, am.transition_model, model_dir)
     config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,
                            lattice_beam=lattice_beam)  # lattices only for the n-best pass
     timing: dict = {}
@@ -156,36 +149,17 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     t0 = time.perf_counter()
     scores = {u: transition_scores(am, x) for u, x in feats.items()}
     timing["loglikes_s"] = time.perf_counter() - t0
-    frames = sum(x.shape[0] for x in scores.values())
-    hyps, times = decode_settings(am, hclg, words, lexicon, scores, settings, config, nbest,
-                                  nj, tune_by)
-    if len(settings) == 1:
-        _write_hyps(out, hyps[settings[0]], with_ctm=True)
-    else:
-        for s in settings:
-            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
-    search_s = sum(times.values()) / len(times)
-    audio_s = frames * FRAME_SHIFT
-    per_setting = sum(timing.values()) + search_s
-    summary = {
-        "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
-        "system": "sat" if sat else "lda_mllt", "utterances": len(scores),
-        "settings": [asdict(s) for s in settings], "tune_by": tune_by, "beam": beam,
-        "max_active": max_active,
-        **timing, "frames": frames, "audio_s": audio_s, "search_s_per_setting": search_s,
-        "rtf": per_setting / max(audio_s, 1e-9), "search_rtf": search_s / max(audio_s, 1e-9),
-        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
-        **({"fmllr": fmllr_info} if sat else {}),
-    }
-    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
-    if _return_hyps:
-        summary["_hyps"] = hyps
-    return summary
+    return search_and_write(
+        out, am, hclg, words, lexicon, scores, settings, config, nbest=nbest, nj=nj,
+        tune_by=tune_by, stage_s=timing, return_hyps=_return_hyps,
+        header={"model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
+                "system": "sat" if sat else "lda_mllt"},
+        extra={"fmllr": fmllr_info} if sat else None)
 
 
 def tune_on_dev_sat(model_dir, graph_dir, dev_data_dir, out_dir, *,
-                    lm_weights: Sequence[float] = tuple(range(7, 18)),
-                    word_insertion_penalties: Sequence[float] = (0.0, 0.5, 1.0),
+                    lm_weights: Sequence[float] = DEFAULT_LM_WEIGHTS,
+                    word_insertion_penalties: Sequence[float] = DEFAULT_PENALTIES,
                     **kwargs) -> dict:
     """As :func:`asr.decode.gmm.tune_on_dev`: sweep, score on ``dev/text``, keep the best
     (``best_setting.json``). The adaptation passes run once, at ``first_pass``."""
@@ -193,9 +167,7 @@ def tune_on_dev_sat(model_dir, graph_dir, dev_data_dir, out_dir, *,
     summary = decode_datadir_sat(model_dir, graph_dir, dev_data_dir, out, lm_weights=lm_weights,
                                  word_insertion_penalties=word_insertion_penalties,
                                  _return_hyps=True, **kwargs)
-    hyps = summary.pop("_hyps")
-    return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
-                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True))
+    return choose_decoded_setting(summary.pop("_hyps"), dev_data_dir, out)
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -206,18 +178,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
             prog="python -m asr.decode.gmm_sat",
             description="Decode with an LDA+MLLT (tri2) or SAT (tri3: two-pass fMLLR) GMM "
                         "system. --tune on dev writes OUT/best_setting.json; --setting uses it.")
-    parser.add_argument("--model", required=True, help="experiment dir (final.mdl, final.mat[, trans.pt, final.alimdl])")
-    parser.add_argument("--graph", required=True, help="graph dir (HCLG.fst, words.txt, info.json)")
-    parser.add_argument("--data", required=True, help="Kaldi data dir to decode (wav.scp, utt2spk)")
-    parser.add_argument("--out", required=True, help="output decode dir")
-    parser.add_argument("--beam", type=float, default=13.0)
-    parser.add_argument("--max-active", type=int, default=7000)
-    parser.add_argument("--acoustic-scale", type=float, default=0.1,
-                        help="acoustic scale when neither --tune nor --setting is given")
-    parser.add_argument("--tune", action="store_true", help="sweep settings on this (dev) set")
-    parser.add_argument("--lm-weights", default="7 8 9 10 11 12 13 14 15 16 17")
-    parser.add_argument("--penalties", default="0 0.5 1")
-    parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
+    add_search_options(parser, out_example="exp/tri3/decode_test",
+                       model_help="experiment dir (final.mdl, final.mat[, trans.pt, final.alimdl])")
     parser.add_argument("--first-pass-lm-weight", type=float, default=FIRST_PASS.lm_weight,
                         help="LM weight of the speaker-independent pass(es) (SAT)")
     parser.add_argument("--fmllr-passes", type=int, default=2,
@@ -235,10 +197,7 @@ def run(args: argparse.Namespace) -> int:
                   first_pass=Setting(args.first_pass_lm_weight, 0.0),
                   fmllr_passes=args.fmllr_passes, silence_weight=args.silence_weight,
                   max_utts=args.max_utts, nj=args.nj)
-    return run_tune_or_decode(args, tune_on_dev_sat, decode_datadir_sat, common,
-                              dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-                                   lattice_beam=args.lattice_beam),
-                              tune_only=dict(tune_by=args.tune_by))
+    return run_graph_decoder(args, tune_on_dev_sat, decode_datadir_sat, common)
 
 
 def main(argv: list[str] | None = None) -> int:

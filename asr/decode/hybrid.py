@@ -19,18 +19,16 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from asr.decode.gmm import (
-    FRAME_SHIFT, _load_lexicon, _settings, _write_hyps, add_output_options, choose_setting,
-    decode_settings, run_tune_or_decode,
+    _settings, add_output_options, add_search_options, choose_decoded_setting, load_graph,
+    run_graph_decoder, search_and_write,
 )
 from asr.decode.wfst import DecoderConfig
-from asr.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +45,12 @@ def transition_scores(model, feats: torch.Tensor, prior_scale: float = 1.0) -> n
 
 def _prepare(model_dir, graph_dir, data_dir, max_utts, prior_scale, transform_dir):
     from asr.data.datadir import DataDir
-    from asr.graph.hclg import read_graph_dir
     from asr.training.frame_classifier import datadir_features, load_hybrid_model
 
     model = load_hybrid_model(model_dir)
     tm = model.transition_model
-    hclg, words, info = read_graph_dir(graph_dir)
-    if info.get("num_transition_ids") != tm.num_transition_ids:
-        raise ValueError(f"graph {graph_dir} was built for {info.get('num_transition_ids')} "
-                         f"transition ids, hybrid model {model_dir} has {tm.num_transition_ids} "
-                         f"(use the graph of the GMM system it was trained on)")
-    lexicon = _load_lexicon(Path(graph_dir) / "lexicon.txt")
+    hclg, words, lexicon = load_graph(graph_dir, tm, f"hybrid {model_dir}",
+                                      " (use the graph of the GMM system it was trained on)")
     t0 = time.perf_counter()
     data = DataDir.load(data_dir)
     utts = data.utterances[:max_utts]  # transcripts are not needed to decode
@@ -72,10 +65,7 @@ def _prepare(model_dir, graph_dir, data_dir, max_utts, prior_scale, transform_di
         else:
             scores[utt] = transition_scores(model, x, prior_scale)
     t2 = time.perf_counter()
-    frames = sum(x.shape[0] for x in scores.values())
-    return model, hclg, words, lexicon, scores, {"features_s": t1 - t0, "loglikes_s": t2 - t1,
-                                                 "frames": frames,
-                                                 "audio_s": frames * FRAME_SHIFT}
+    return model, hclg, words, lexicon, scores, {"features_s": t1 - t0, "loglikes_s": t2 - t1}
 
 
 def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.0,
@@ -92,39 +82,19 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
     fMLLR features reads its speakers' transforms from ``transform_dir/trans.pt`` (the
     SAT system's decode dir of ``data_dir``). Returns the summary written to
     ``decode_info.json``."""
-    out = Path(out_dir)
-    model, hclg, words, lexicon, scores, timing = _prepare(model_dir, graph_dir, data_dir,
-                                                           max_utts, prior_scale,
-                                                           transform_dir)
     settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
     if nbest > 0 and len(settings) > 1:
         raise ValueError("decode: n-best lists are written for a single setting only")
+    model, hclg, words, lexicon, scores, stage_s = _prepare(model_dir, graph_dir, data_dir,
+                                                            max_utts, prior_scale, transform_dir)
     config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,
                            acoustic_scale=acoustic_scale)
-    hyps, times = decode_settings(model, hclg, words, lexicon, scores, settings, config, nbest,
-                                  nj, tune_by)
-    if len(settings) == 1:
-        _write_hyps(out, hyps[settings[0]], with_ctm=True)
-    else:
-        for s in settings:
-            _write_hyps(out / "settings" / s.name, hyps[s], with_ctm=False)
-    search_s = sum(times.values()) / len(times)
-    per_setting = timing["features_s"] + timing["loglikes_s"] + search_s
-    summary = {
-        "model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
-        "utterances": len(scores), "settings": [asdict(s) for s in settings],
-        "prior_scale": prior_scale, "tune_by": tune_by, "beam": beam,
-        "max_active": max_active, **timing,
-        "transform_dir": None if transform_dir is None else str(transform_dir),
-        "search_s_per_setting": search_s,
-        "rtf": per_setting / max(timing["audio_s"], 1e-9),
-        "search_rtf": search_s / max(timing["audio_s"], 1e-9),
-        "not_final": {s.name: sum(not h.reached_final for h in hyps[s].values()) for s in settings},
-    }
-    atomic_write_text(out / "decode_info.json", json.dumps(summary, indent=1) + "\n")
-    if _return_hyps:
-        summary["_hyps"] = hyps
-    return summary
+    return search_and_write(
+        Path(out_dir), model, hclg, words, lexicon, scores, settings, config, nbest=nbest,
+        nj=nj, tune_by=tune_by, stage_s=stage_s, return_hyps=_return_hyps,
+        header={"model": str(model_dir), "graph": str(graph_dir), "data": str(data_dir),
+                "prior_scale": prior_scale,
+                "transform_dir": None if transform_dir is None else str(transform_dir)})
 
 
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
@@ -144,10 +114,8 @@ def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,
                              prior_scale=prior_scale, max_utts=max_utts,
                              transform_dir=transform_dir, nj=nj, tune_by=tune_by,
                              _return_hyps=True)
-    hyps = summary.pop("_hyps")
-    return choose_setting({s: {u: x.words for u, x in h.items()} for s, h in hyps.items()},
-                          dev_data_dir, out, lambda best: _write_hyps(out, hyps[best], with_ctm=True),
-                          extra={"prior_scale": prior_scale})
+    return choose_decoded_setting(summary.pop("_hyps"), dev_data_dir, out,
+                                  extra={"prior_scale": prior_scale})
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -160,24 +128,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         "--tune sweeps LM weights x word insertion penalties and writes "
                         "OUT/best_setting.json. Test: --setting DEV_OUT/best_setting.json. "
                         "Writes OUT/text, OUT/ctm and OUT/decode_info.json.")
-    parser.add_argument("--model", required=True, help="hybrid experiment dir with final.pt (or the file)")
-    parser.add_argument("--graph", required=True,
-                        help="graph dir of the GMM system whose alignments trained the model")
-    parser.add_argument("--data", required=True, help="Kaldi data dir to decode (wav.scp, utt2spk)")
-    parser.add_argument("--out", required=True, help="output decode dir, e.g. exp/hybrid/decode_test")
-    parser.add_argument("--beam", type=float, default=13.0, help="search beam (graph-cost units)")
-    parser.add_argument("--max-active", type=int, default=7000, help="max active states per frame")
-    parser.add_argument("--acoustic-scale", type=float, default=0.1,
-                        help="acoustic scale when neither --tune nor --setting is given")
+    add_search_options(parser, model_help="hybrid experiment dir with final.pt (or the file)",
+                       graph_help="graph dir of the GMM system whose alignments trained the model",
+                       out_example="exp/hybrid/decode_test", lm_weights=DEFAULT_LM_WEIGHTS,
+                       penalties=DEFAULT_PENALTIES)
     parser.add_argument("--prior-scale", type=float, default=1.0,
                         help="weight of the log prior subtracted from the log posterior "
                              "(with --setting: the value stored in that file)")
-    parser.add_argument("--tune", action="store_true", help="sweep settings and choose on this (dev) set")
-    parser.add_argument("--lm-weights", default=" ".join(str(w) for w in DEFAULT_LM_WEIGHTS),
-                        help="LM weights swept by --tune")
-    parser.add_argument("--penalties", default=" ".join(f"{p:g}" for p in DEFAULT_PENALTIES),
-                        help="word insertion penalties swept by --tune")
-    parser.add_argument("--setting", help="best_setting.json from a dev --tune run")
     parser.add_argument("--transform-dir",
                         help="for a model on fMLLR features: the SAT system's decode dir of "
                              "the same data (its trans.pt), e.g. exp/tri3/decode_test")
@@ -192,10 +149,7 @@ def run(args: argparse.Namespace) -> int:
                                                                            prior_scale))
     common = dict(beam=args.beam, max_active=args.max_active, max_utts=args.max_utts,
                   prior_scale=prior_scale, transform_dir=args.transform_dir, nj=args.nj)
-    return run_tune_or_decode(args, tune_on_dev, decode_datadir, common,
-                              dict(acoustic_scale=args.acoustic_scale, nbest=args.nbest,
-                                   lattice_beam=args.lattice_beam),
-                              tune_only=dict(tune_by=args.tune_by))
+    return run_graph_decoder(args, tune_on_dev, decode_datadir, common)
 
 
 def main(argv: list[str] | None = None) -> int:
