@@ -385,8 +385,10 @@ def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_dat
                    out_dir, write_best, extra: Mapping | None = None) -> dict:
     """Score each setting's hypotheses (``utt -> words``) against ``dev_data_dir/text``,
     keep the lowest WER (ties: the first in sweep order), call ``write_best(setting)`` to
-    write that setting's outputs, then (last) ``out_dir/best_setting.json``: ``{"lm_weight", "word_insertion_penalty", **extra,
-    "wer", "dev", "sweep": {name: wer}}``. Shared by every graph decoder's dev tuning."""
+    write that setting's outputs, then (last) ``out_dir/best_setting.json``:
+    ``{"lm_weight", "word_insertion_penalty", **extra, "wer", "dev", "grid_edges",
+    "sweep": {name: wer}}`` (``grid_edges``: :func:`grid_edges`, also logged as a
+    warning). Shared by every graph decoder's dev tuning."""
     from asr.scoring.kaldi_text import read_text
     from asr.scoring.wer import score
 
@@ -402,11 +404,28 @@ def choose_setting(words: Mapping[Setting, Mapping[str, Sequence[str]]], dev_dat
         if wer < best_wer:
             best, best_wer = setting, wer
     write_best(best)
+    edges = grid_edges(best, list(words))
     choice = {**asdict(best), **(extra or {}), "wer": best_wer, "dev": str(dev_data_dir),
-              "sweep": sweep}
+              "grid_edges": edges, "sweep": sweep}
     atomic_write_text(Path(out_dir) / "best_setting.json", json.dumps(choice, indent=1) + "\n")
     log.info("best setting on dev: %s (WER %.2f%%)", best.name, 100 * best_wer)
+    if edges:
+        log.warning("the dev choice %s is on the edge of the swept grid (%s): a wider grid "
+                    "may do better", best.name, ", ".join(edges))
     return choice
+
+
+def grid_edges(best: Setting, settings: Sequence[Setting]) -> list[str]:
+    """``best``'s values that are the largest or smallest swept on their axis (an axis
+    with one value has no edge): ``["lm_weight=max", "word_insertion_penalty=min"]``.
+    A choice on an edge says the optimum may lie outside the grid."""
+    edges = []
+    for axis in ("lm_weight", "word_insertion_penalty"):
+        values = {getattr(s, axis) for s in settings}
+        value = getattr(best, axis)
+        if len(values) > 1 and value in (min(values), max(values)):
+            edges.append(f"{axis}={'max' if value == max(values) else 'min'}")
+    return edges
 
 
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,

@@ -67,7 +67,9 @@
 #                   (--tri-opts also sizes tri2 and tri3, as trainer.KEY=VALUE)
 #   --hybrid-config [conf/hybrid/librispeech.yaml]; --hybrid-opts FrameTrainConfig overrides
 #   --phone-ctc-config [conf/ctc_phone/librispeech_100h.yaml]; --phone-ctc-opts (-o)
-#   --gmm-lm-weights, --gmm-penalties  the grid GMM decoding tunes on dev [decode-gmm's]
+#   --gmm-lm-weights, --gmm-penalties  the grid the GMM systems (mono, tri1-3) tune on
+#                   dev [decode-gmm's: 7-17 x 0 0.5 1]; a dev choice on the grid's edge
+#                   is logged and listed in best_setting.json ("grid_edges")
 #   --gmm-tune-by   search|lattice [search]: how the GMM and hybrid dev tuning decodes the
 #                   grid: one search per setting (exact), or one lattice pass whose
 #                   lattices give every setting's best path (Kaldi's scoring; use it on
@@ -252,8 +254,11 @@ score() {
 graph_decode() {
   local command=$1 sys=$exp/$2 train_dir=$3 graph=$4 grid=() set
   shift 4
-  [[ -n $gmm_lm_weights ]] && grid+=(--lm-weights "$gmm_lm_weights")
-  [[ -n $gmm_penalties ]] && grid+=(--penalties "$gmm_penalties")
+  # the GMM grid is for the GMM decoders; the hybrid and phoneme CTC keep their own
+  if [[ $command == decode-gmm || $command == decode-gmm-sat ]]; then
+    [[ -n $gmm_lm_weights ]] && grid+=(--lm-weights "$gmm_lm_weights")
+    [[ -n $gmm_penalties ]] && grid+=(--penalties "$gmm_penalties")
+  fi
   # the HMM systems' decoders (not decode-ctc-hlg) can tune from lattices
   [[ $command != decode-ctc-hlg ]] && grid+=(--tune-by "$gmm_tune_by")
   asr "$command" --model "$sys" --graph "$graph" --data "$data/$dev" --out "$sys/decode_$dev" \

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from asr.corpora.an4 import read_subset
-from asr.decode.gmm import decode_datadir, main, phone_segments, tune_on_dev, word_segments
+from asr.decode.gmm import (Setting, choose_setting, decode_datadir, grid_edges, main,
+                            phone_segments, tune_on_dev, word_segments)
 from asr.gmm.train_mono import MonoConfig, datadir_features, read_lexicon, train_mono
 from asr.graph.hclg import make_graph, write_graph_dir
 from asr.lexicon.lexicon import read_cmu_dict
@@ -193,3 +194,23 @@ def test_transcribe_files_with_a_gmm_system(setup, an4_dir, tmp_path):
     pieces = transcribe(system, [paths[0]], timings=True, chunk_seconds=1.0)[0]
     starts = [w["start"] for w in pieces["words"]]
     assert starts == sorted(starts) and pieces["duration"] == results[0]["duration"]
+
+
+def test_a_dev_choice_on_the_edge_of_the_grid_is_flagged(tmp_path, caplog):
+    grid = [Setting(w, p) for p in (0.0, 0.5, 1.0) for w in (8.0, 10.0, 12.0)]
+    assert grid_edges(Setting(10.0, 0.5), grid) == []
+    assert grid_edges(Setting(12.0, 0.5), grid) == ["lm_weight=max"]
+    assert grid_edges(Setting(8.0, 0.0), grid) == ["lm_weight=min", "word_insertion_penalty=min"]
+    assert grid_edges(Setting(8.0, 0.0), [Setting(8.0, 0.0), Setting(9.0, 0.0)]) == ["lm_weight=min"]
+
+    (tmp_path / "text").write_text("u1 A B\nu2 C\n")
+    right, wrong = {"u1": ["A", "B"], "u2": ["C"]}, {"u1": ["A"], "u2": ["D"]}
+    written = []
+    inner = {s: (right if s == Setting(10.0, 0.5) else wrong) for s in grid}
+    choice = choose_setting(inner, tmp_path, tmp_path, written.append)
+    assert written == [Setting(10.0, 0.5)] and choice["grid_edges"] == []
+    on_edge = {s: (right if s == Setting(12.0, 1.0) else wrong) for s in grid}
+    choice = choose_setting(on_edge, tmp_path, tmp_path, written.append)
+    assert choice["grid_edges"] == ["lm_weight=max", "word_insertion_penalty=max"]
+    assert json.loads((tmp_path / "best_setting.json").read_text())["grid_edges"] == choice["grid_edges"]
+    assert "edge of the swept grid" in caplog.text
