@@ -3,7 +3,9 @@
 Decodes DATA once per candidate (each candidate is a comma-separated list of
 decoding overrides), scores each against DATA/text and writes OUT/summary.json (WER
 per candidate) and OUT/best.yaml (the winning decoding config) for
-`asr decode --decode-config OUT/best.yaml`. Ties go to the earlier candidate. With
+`asr decode --decode-config OUT/best.yaml`. Ties go to the earlier candidate. A winner
+at the end of a numeric range it was tried over is logged and listed in summary.json
+(``edges``: ``["lm_weight=min"]``). With
 --best-out DIR the winner's hypotheses are also written as `asr decode` writes them
 (DIR/text, DIR/decode.yaml), so the dev set need not be decoded again.
 
@@ -41,6 +43,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as `asr decode` would (e.g. exp/e2e/decode_dev)")
 
 
+def candidate_edges(candidates: list[str], best: int) -> list[str]:
+    """The numeric settings on which candidate ``best`` sits at the end of the range
+    tried: a key set in every candidate, with number values of which more than one was
+    tried, where the winner's value is the largest or smallest (``"lm_weight=min"``).
+    A winner on an edge says a value beyond the range may do better."""
+    parsed = [dict(item.split("=", 1) for item in c.split(",") if "=" in item)
+              for c in candidates]
+    edges = []
+    for key in parsed[best]:
+        try:
+            values = [float(p[key]) for p in parsed]
+        except (KeyError, ValueError):  # not in every candidate, or not a number
+            continue
+        if len(set(values)) > 1 and values[best] in (min(values), max(values)):
+            edges.append(f"{key}={'max' if values[best] == max(values) else 'min'}")
+    return edges
+
+
 def run(args: argparse.Namespace) -> int:
     from asr.config import load_config, save_config, to_dict
     from asr.data import DataDir
@@ -70,11 +90,16 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"candidate": candidate, "wer": round(wer, 4), "config": config,
                      "texts": {u: h.text for u, h in zip(data.utterances, hyps)}})
     best = min(rows, key=lambda r: r["wer"])  # min keeps the first of equal values
+    edges = candidate_edges(args.candidate, rows.index(best))
+    if edges:
+        log.warning("the best candidate %s is at the end of the range tried (%s): a value "
+                    "beyond it may do better", best["candidate"], ", ".join(edges))
     out = Path(args.out)
     summary = [{"candidate": row["candidate"], "wer": row["wer"],
                 "config": to_dict(row["config"])} for row in rows]
-    atomic_write_text(out / "summary.json", json.dumps({"data": str(args.data), "candidates": summary,
-                                                        "best": best["candidate"]}, indent=2) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(
+        {"data": str(args.data), "candidates": summary, "best": best["candidate"],
+         "edges": edges}, indent=2) + "\n")
     save_config(best["config"], out / "best.yaml")
     if args.best_out:
         atomic_write_text(Path(args.best_out) / "text", "".join(

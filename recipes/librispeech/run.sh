@@ -77,7 +77,7 @@
 #   --e2e-config    [conf/e2e/librispeech_100h.yaml]; --e2e-opts key=value overrides (-o)
 #   --ngpu          GPUs for e2e training [0: one process, GPU if there is one]
 #   --average-num   [10]; --decode-config [conf/e2e/decode.yaml]; --decode-opts (-o);
-#   --lm-weight     shallow-fusion weights stage 33 tries on dev ["0.3 0.5 0.8"]
+#   --lm-weight     shallow-fusion weights stage 33 tries on dev ["0.2 0.3 0.5 0.8"]
 #   --nj, --cmd     parallel jobs of the feature stage and how they run [4, local]; --nj
 #                   also sets the dev-tuning and CPU end-to-end decoding processes
 #                   (`--cmd "slurm --partition cpu --time 1:00:00"`); training and decoding
@@ -123,7 +123,7 @@ ngpu=0
 average_num=10
 decode_config=../../conf/e2e/decode.yaml
 decode_opts=
-lm_weight="0.3 0.5 0.8"
+lm_weight="0.2 0.3 0.5 0.8"
 hybrid_config=../../conf/hybrid/librispeech.yaml
 hybrid_opts=
 phone_ctc_config=../../conf/ctc_phone/librispeech_100h.yaml

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from asr.bin.main import main
+from asr.bin.tune import candidate_edges
 from asr.data import DataDir
 
 TINY = [
@@ -70,6 +71,7 @@ def test_tune_picks_on_dev_and_writes_the_winner_as_decode_would(trained, capsys
     summary = json.loads((exp / "tune" / "summary.json").read_text())
     wers = {c["candidate"]: c["wer"] for c in summary["candidates"]}
     assert summary["best"] == min(wers, key=wers.get)
+    assert summary["edges"] == []  # no numeric key is set in both candidates
     assert main(["decode", "--model", str(exp), "--data", data, "--out", str(exp / "again"),
                  "--decode-config", str(exp / "tune" / "best.yaml")]) == 0
     for name in ("text", "decode.yaml"):
@@ -103,3 +105,15 @@ def test_transcribe_srt_and_bad_input(trained, tmp_path, capsys):
     assert "empty.wav: empty file" in capsys.readouterr().err
     assert main(["transcribe", "--model", str(tmp_path), str(empty)]) == 1
     assert "not an end-to-end experiment dir" in capsys.readouterr().err
+
+
+def test_tune_names_a_winner_at_the_end_of_a_numeric_range():
+    weights = ["method=ctc_prefix_beam,lm_weight=0.3", "method=ctc_prefix_beam,lm_weight=0.5",
+               "method=ctc_prefix_beam,lm_weight=0.8"]
+    assert candidate_edges(weights, 0) == ["lm_weight=min"]
+    assert candidate_edges(weights, 1) == []
+    assert candidate_edges(weights, 2) == ["lm_weight=max"]
+    # keys missing from a candidate, text values and a single value tried have no edge
+    assert candidate_edges(["method=attention,beam_size=4", "method=ctc_greedy"], 0) == []
+    assert candidate_edges(["beam_size=4,ctc_weight=0.3", "beam_size=4,ctc_weight=0.5"], 1) == \
+        ["ctc_weight=max"]
