@@ -27,11 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the Markdown table here instead of stdout")
     parser.add_argument("--json", metavar="FILE", help="also write the table as JSON here")
     parser.add_argument("--plot", metavar="OUT.png", help="write the WER-vs-hours plot here")
+    parser.add_argument("--plot-crossovers", choices=("e2e", "all", "none"), default="e2e",
+                        help="crossovers the plot marks: those of an end-to-end system (e2e*) "
+                             "with another (default), every pair's, or none; the table "
+                             "lists every pair's")
 
 
 def run(args: argparse.Namespace) -> int:
     from asr.scoring.sweep import (
         build_sweep,
+        end_to_end_crossovers,
         find_crossovers,
         format_json,
         format_markdown,
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, format_json(table, crossovers))
     if args.plot:
-        plot_sweep(table, args.plot, crossovers)
+        marked = {"all": crossovers, "none": [],
+                  "e2e": end_to_end_crossovers(crossovers)}[args.plot_crossovers]
+        plot_sweep(table, args.plot, marked)
         print(f"asr sweep-report: wrote {args.plot}", file=sys.stderr)
     return 0

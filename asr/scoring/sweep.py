@@ -204,10 +204,18 @@ def format_json(table: SweepTable, crossovers: list[Crossover] | None = None) ->
     return json.dumps(to_json(table, crossovers), indent=2) + "\n"
 
 
+def end_to_end_crossovers(crossovers: Iterable[Crossover]) -> list[Crossover]:
+    """The crossovers of an end-to-end system (``e2e``, ``e2e_lm``, ...) with another
+    system: the ones the sweep is run to find, which the plot marks by default."""
+    return [c for c in crossovers
+            if c.system_a.startswith("e2e") != c.system_b.startswith("e2e")]
+
+
 def plot_sweep(table: SweepTable, out_path: str | Path,
                crossovers: list[Crossover] | None = None) -> Path:
-    """WER against training hours (log x), one line per system, each crossover marked
-    with a black ``X`` and its hours. The image format follows the file suffix."""
+    """WER against training hours (log x), one line per system, each of ``crossovers``
+    (default: all) marked with a black ``X`` and its hours. The image format follows
+    the file suffix."""
     import matplotlib
     import matplotlib.ticker
 
@@ -219,10 +227,12 @@ def plot_sweep(table: SweepTable, out_path: str | Path,
     for system in table.systems:
         points = sorted(table.wer[system].items())
         ax.plot([h for h, _ in points], [w for _, w in points], marker="o", label=system)
-    for c in crossovers:
+    for i, c in enumerate(crossovers):
         ax.plot([c.hours], [c.wer], marker="X", markersize=11, color="black", linestyle="none")
+        # alternate above and below, so that neighbouring labels do not overprint
         ax.annotate(f"{c.better_below}/{c.better_above}\n~{_hours_label(c.hours)} h",
-                    (c.hours, c.wer), textcoords="offset points", xytext=(6, 8), fontsize=8)
+                    (c.hours, c.wer), textcoords="offset points",
+                    xytext=(6, 8 if i % 2 == 0 else -24), fontsize=8)
     ax.set_xscale("log")
     # label the measured sizes themselves, in plain numbers
     ax.set_xticks(table.hours, [_hours_label(h) for h in table.hours])

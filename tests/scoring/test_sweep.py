@@ -9,7 +9,8 @@ from itertools import pairwise
 import pytest
 
 from asr.bin.main import main
-from asr.scoring.sweep import build_sweep, find_crossovers, format_markdown, plot_sweep, to_json
+from asr.scoring.sweep import (build_sweep, end_to_end_crossovers, find_crossovers,
+                               format_markdown, plot_sweep, to_json)
 
 
 def _results(curves: dict[str, dict[float, float]], set_name: str = "test") -> list[dict]:
@@ -93,6 +94,17 @@ def test_only_shared_sizes_count_and_several_crossings_are_found():
     assert [c.between for c in crossings] == [(1.0, 3.0), (3.0, 10.0), (10.0, 30.0)]
     assert all(a.hours < b.hours for a, b in pairwise(crossings))
     assert crossings[0].hours == pytest.approx(math.exp(math.log(3.0) * 2 / 3), abs=1e-4)
+
+
+def test_the_plot_marks_the_end_to_end_crossovers_by_default():
+    table = build_sweep(_results({"mono": {1.0: 10.0, 3.0: 8.0}, "tri1": {1.0: 12.0, 3.0: 6.0},
+                                  "e2e": {1.0: 30.0, 3.0: 7.0}, "e2e_lm": {1.0: 25.0, 3.0: 5.0}}))
+    crossings = find_crossovers(table)
+    pairs = {(c.system_a, c.system_b) for c in crossings}
+    assert pairs == {("mono", "tri1"), ("mono", "e2e"), ("mono", "e2e_lm"), ("tri1", "e2e_lm")}
+    # e2e against e2e_lm and mono against tri1 are not the pipeline/end-to-end question
+    assert {(c.system_a, c.system_b) for c in end_to_end_crossovers(crossings)} == \
+        {("mono", "e2e"), ("mono", "e2e_lm"), ("tri1", "e2e_lm")}
 
 
 def test_duplicate_cell_and_no_hours_are_errors():
