@@ -5,7 +5,9 @@
 #   recipes/sweep.sh --corpus synthetic [--hours "1 3 10"] [--eval-hours 0.2]
 #       (on a CPU, pass the CPU-sized configs: --recipe-opts "--e2e-config
 #       conf/e2e/synthetic_cpu.yaml --phone-ctc-config conf/ctc_phone/synthetic_cpu.yaml
-#       --hybrid-config conf/hybrid/synthetic_cpu.yaml --average-num 5")
+#       --hybrid-config conf/hybrid/synthetic_cpu.yaml --average-num 5"; the README's
+#       command also widens the GMM tuning grid, whose default edge the synthetic
+#       voices' GMMs choose: --gmm-lm-weights '11 13 ... 25' --gmm-penalties '0 ... 2.5')
 #   recipes/sweep.sh --corpus librispeech [--hours "10 100"] [--recipe-opts "--url-base URL"]
 #       [--out-dir DIR] [--nj J] [--cmd local|"slurm ..."] [--set NAME] [--recipe-opts "..."]
 #
