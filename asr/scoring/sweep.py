@@ -13,7 +13,9 @@ A result under a directory holding ``sweep_size.json`` (``{"hours": H}``, writte
 ``recipes/sweep.sh`` for each hour size) goes in row ``H`` even when its system trained
 on less: the LibriSpeech recipe trains mono on a subset of at most ``--mono-hours``, as
 Kaldi's does, and that mono belongs to the size's pipeline. Such cells are listed under
-the table with the hours they trained on.
+the table with the hours they trained on. So are the cells whose dev-chosen decoding
+setting lies on the edge of the grid it was tuned over (``grid_edges`` in the sibling
+decode dir's ``best_setting.json``): a wider grid may lower them.
 
 :func:`find_crossovers` locates, for each pair of systems, the sizes between which
 their order flips (the classical-vs-end-to-end crossover the toolkit is built to
@@ -67,6 +69,8 @@ class SweepTable:
     paths: dict[str, dict[float, str]] = field(default_factory=dict)
     # cells whose system trained on other hours than their row's size (see module doc)
     trained_hours: dict[str, dict[float, float]] = field(default_factory=dict)
+    # cells whose dev-chosen decoding setting is on the edge of its grid (grid_edges)
+    grid_edges: dict[str, dict[float, list[str]]] = field(default_factory=dict)
 
     @property
     def systems(self) -> list[str]:
@@ -102,6 +106,9 @@ def build_sweep(results: Iterable[dict[str, Any]], set_name: str = "test") -> Sw
                              f"{table.paths[system][hours]} and {path}")
         table.wer.setdefault(system, {})[hours] = float(r["wer"])
         table.paths.setdefault(system, {})[hours] = path
+        edges = grid_edges_of(path)
+        if edges:
+            table.grid_edges.setdefault(system, {})[hours] = edges
     if not table.wer:
         raise ValueError(f"no result for set {set_name!r} records its training hours "
                          "(asr score --hours); nothing to tabulate")
@@ -109,6 +116,16 @@ def build_sweep(results: Iterable[dict[str, Any]], set_name: str = "test") -> Sw
 
 
 SIZE_FILE = "sweep_size.json"
+
+
+def grid_edges_of(result_path: str | Path) -> list[str]:
+    """The ``grid_edges`` of the dev tuning behind a graph decoder's result: the
+    ``best_setting.json`` of a sibling decode dir (``exp/tri3/decode_dev/`` for
+    ``exp/tri3/decode_test/result.json``); ``[]`` when there is none or it predates
+    the field."""
+    for choice in sorted(Path(result_path).parent.parent.glob("decode_*/best_setting.json")):
+        return list(json.loads(choice.read_text(encoding="utf-8")).get("grid_edges", []))
+    return []
 
 
 def sweep_size(result_path: str | Path, levels: int = 6) -> float | None:
@@ -177,6 +194,13 @@ def format_markdown(table: SweepTable, crossovers: list[Crossover] | None = None
                          f"{_hours_label(trained)} h of it.")
     if table.trained_hours:
         lines.append("")
+    for system in systems:
+        for hours, edges in sorted(table.grid_edges.get(system, {}).items()):
+            lines.append(f"{system} at {_hours_label(hours)} h: the dev-chosen setting is on "
+                         f"the edge of its grid ({', '.join(edges)}); a wider grid may do "
+                         "better.")
+    if table.grid_edges:
+        lines.append("")
     if not crossovers:
         lines.append("No crossover: no two systems swap places over these sizes.")
     for c in crossovers:
@@ -188,13 +212,16 @@ def format_markdown(table: SweepTable, crossovers: list[Crossover] | None = None
 
 def to_json(table: SweepTable, crossovers: list[Crossover] | None = None) -> dict[str, Any]:
     """``{"set", "systems", "hours", "rows": [{"hours", "wer": {system: %WER|null},
-    "paths": {...}}], "crossovers": [...]}``: the machine-readable sweep."""
+    "paths": {...}, "trained_hours": {...}, "grid_edges": {...}}], "crossovers": [...]}``:
+    the machine-readable sweep."""
     crossovers = find_crossovers(table) if crossovers is None else crossovers
     rows = [{"hours": h,
              "wer": {s: table.wer[s].get(h) for s in table.systems},
              "paths": {s: table.paths[s][h] for s in table.systems if h in table.paths[s]},
              "trained_hours": {s: table.trained_hours[s][h] for s in table.trained_hours
-                               if h in table.trained_hours[s]}}
+                               if h in table.trained_hours[s]},
+             "grid_edges": {s: table.grid_edges[s][h] for s in table.grid_edges
+                            if h in table.grid_edges[s]}}
             for h in table.hours]
     return {"set": table.set_name, "systems": table.systems, "hours": table.hours,
             "rows": rows, "crossovers": [asdict(c) for c in crossovers]}

@@ -34,7 +34,7 @@ def test_table_rows_are_sizes_columns_are_systems_in_toolkit_order():
     rows = to_json(table)["rows"]
     assert rows[2] == {"hours": 100.0, "wer": {"mono": 14.0, "e2e": None},
                        "paths": {"mono": "exp_100.0h/mono/decode_test/result.json"},
-                       "trained_hours": {}}
+                       "trained_hours": {}, "grid_edges": {}}
 
 
 def test_a_size_marker_puts_a_subset_trained_system_in_its_sizes_row(tmp_path):
@@ -59,6 +59,27 @@ def test_a_size_marker_puts_a_subset_trained_system_in_its_sizes_row(tmp_path):
     (tmp_path / "train_3h" / "sweep_size.json").write_text('{"hours": "three"}')
     with pytest.raises(ValueError, match="positive number"):
         build_sweep(results, "test")
+
+
+def test_a_dev_choice_on_its_grids_edge_is_listed_under_the_table(tmp_path):
+    results = []
+    for size in (1, 3):
+        for system in ("mono", "tri1"):
+            decode = tmp_path / f"{size}h" / system / "decode_test"
+            results.append({"system": system, "set": "test", "hours": size, "wer": 10.0 / size,
+                            "words": 100, "path": str(decode / "result.json")})
+    edge_dir = tmp_path / "1h" / "tri1" / "decode_dev"
+    edge_dir.mkdir(parents=True)
+    (edge_dir / "best_setting.json").write_text('{"grid_edges": ["lm_weight=max"]}')
+    inside_dir = tmp_path / "3h" / "tri1" / "decode_dev"
+    inside_dir.mkdir(parents=True)
+    (inside_dir / "best_setting.json").write_text('{"grid_edges": []}')
+    table = build_sweep(results, "test")
+    assert table.grid_edges == {"tri1": {1.0: ["lm_weight=max"]}}
+    assert ("tri1 at 1 h: the dev-chosen setting is on the edge of its grid (lm_weight=max)"
+            in format_markdown(table))
+    assert [row["grid_edges"] for row in to_json(table)["rows"]] == [
+        {"tri1": ["lm_weight=max"]}, {}]
 
 
 def test_crossover_interpolated_in_log_hours():
