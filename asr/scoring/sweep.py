@@ -119,12 +119,22 @@ SIZE_FILE = "sweep_size.json"
 
 
 def grid_edges_of(result_path: str | Path) -> list[str]:
-    """The ``grid_edges`` of the dev tuning behind a graph decoder's result: the
-    ``best_setting.json`` of a sibling decode dir (``exp/tri3/decode_dev/`` for
-    ``exp/tri3/decode_test/result.json``); ``[]`` when there is none or it predates
-    the field."""
-    for choice in sorted(Path(result_path).parent.parent.glob("decode_*/best_setting.json")):
-        return list(json.loads(choice.read_text(encoding="utf-8")).get("grid_edges", []))
+    """The ``grid_edges`` of the dev tuning behind a graph decoder's result: those of
+    the ``best_setting.json`` of a sibling decode dir (``exp/tri3/decode_dev/`` for
+    ``exp/tri3/decode_test/result.json``), worked out from its ``sweep`` when the file
+    predates the field; ``[]`` when there is no such file."""
+    for path in sorted(Path(result_path).parent.parent.glob("decode_*/best_setting.json")):
+        choice = json.loads(path.read_text(encoding="utf-8"))
+        if "grid_edges" in choice:
+            return list(choice["grid_edges"])
+        from asr.decode.gmm import Setting, grid_edges
+
+        grid = []
+        for name in choice.get("sweep", {}):
+            lm_weight, penalty = name.removeprefix("lmwt").split("_wip")
+            grid.append(Setting(float(lm_weight), float(penalty)))
+        best = Setting(float(choice["lm_weight"]), float(choice["word_insertion_penalty"]))
+        return grid_edges(best, grid)
     return []
 
 

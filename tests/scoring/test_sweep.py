@@ -74,12 +74,18 @@ def test_a_dev_choice_on_its_grids_edge_is_listed_under_the_table(tmp_path):
     inside_dir = tmp_path / "3h" / "tri1" / "decode_dev"
     inside_dir.mkdir(parents=True)
     (inside_dir / "best_setting.json").write_text('{"grid_edges": []}')
+    older = tmp_path / "1h" / "mono" / "decode_dev"  # written before grid_edges existed
+    older.mkdir(parents=True)
+    (older / "best_setting.json").write_text(json.dumps(
+        {"lm_weight": 10.0, "word_insertion_penalty": 1.0,
+         "sweep": {f"lmwt{w}_wip{p}": 0.1 for w in (9, 10, 11) for p in (0, 0.5, 1)}}))
     table = build_sweep(results, "test")
-    assert table.grid_edges == {"tri1": {1.0: ["lm_weight=max"]}}
+    assert table.grid_edges == {"mono": {1.0: ["word_insertion_penalty=max"]},
+                                "tri1": {1.0: ["lm_weight=max"]}}
     assert ("tri1 at 1 h: the dev-chosen setting is on the edge of its grid (lm_weight=max)"
             in format_markdown(table))
     assert [row["grid_edges"] for row in to_json(table)["rows"]] == [
-        {"tri1": ["lm_weight=max"]}, {}]
+        {"mono": ["word_insertion_penalty=max"], "tri1": ["lm_weight=max"]}, {}]
 
 
 def test_crossover_interpolated_in_log_hours():
