@@ -129,11 +129,14 @@ def grid_edges_of(result_path: str | Path) -> list[str]:
             return list(choice["grid_edges"])
         from asr.decode.gmm import Setting, grid_edges
 
-        grid = []
-        for name in choice.get("sweep", {}):
-            lm_weight, penalty = name.removeprefix("lmwt").split("_wip")
-            grid.append(Setting(float(lm_weight), float(penalty)))
-        best = Setting(float(choice["lm_weight"]), float(choice["word_insertion_penalty"]))
+        try:
+            grid = []
+            for name in choice.get("sweep", {}):
+                lm_weight, penalty = name.removeprefix("lmwt").split("_wip")
+                grid.append(Setting(float(lm_weight), float(penalty)))
+            best = Setting(float(choice["lm_weight"]), float(choice["word_insertion_penalty"]))
+        except (KeyError, ValueError):  # not a graph decoder's setting file
+            return []
         return grid_edges(best, grid)
     return []
 
