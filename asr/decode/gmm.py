@@ -136,10 +136,15 @@ def ctm_lines(utt: str, segments: Sequence[tuple[str, int, int]]) -> list[str]:
 
 # ---------------------------------------------------------------- decoding
 
-def _settings(lm_weights, penalties, acoustic_scale: float) -> list[Setting]:
+def _settings(lm_weights, penalties, acoustic_scale: float, nbest: int = 0) -> list[Setting]:
+    """Every (LM weight, penalty) pair, penalties outer; no LM weights = ``1 /
+    acoustic_scale``, no penalties = 0. N-best lists are for one setting only."""
     lm_weights = list(lm_weights) if lm_weights else [1.0 / acoustic_scale]
     penalties = list(penalties) if penalties else [0.0]
-    return [Setting(float(w), float(p)) for p in penalties for w in lm_weights]
+    settings = [Setting(float(w), float(p)) for p in penalties for w in lm_weights]
+    if nbest > 0 and len(settings) > 1:
+        raise ValueError("decode: n-best lists are written for a single setting only")
+    return settings
 
 
 def _load_lexicon(path: Path) -> dict[str, list[list[str]]]:
@@ -368,9 +373,7 @@ def decode_datadir(model_dir, graph_dir, feats_data_dir, out_dir, *, beam: float
     are decoded (see the module docstring).
     Returns the decode summary written to ``decode_info.json``.
     """
-    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
-    if nbest > 0 and len(settings) > 1:
-        raise ValueError("decode: n-best lists are written for a single setting only")
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale, nbest)
     am, hclg, words, lexicon, scores, stage_s = _prepare(model_dir, graph_dir, feats_data_dir,
                                                          max_utts)
     config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,

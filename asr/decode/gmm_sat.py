@@ -111,9 +111,7 @@ def decode_datadir_sat(model_dir, graph_dir, data_dir, out_dir, *, beam: float =
     from asr.gmm.train_sat import lda_mllt_features, save_speaker_transforms, static_features
 
     out = Path(out_dir)
-    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
-    if nbest > 0 and len(settings) > 1:
-        raise ValueError("decode: n-best lists are written for a single setting only")
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale, nbest)
     am, alimdl, mat, sat = load_system(model_dir)
     hclg, words, lexicon = load_graph(graph_dir, am.transition_model, model_dir)
     config = DecoderConfig(beam=beam, max_active=max_active, acoustic_scale=acoustic_scale,

@@ -82,9 +82,7 @@ def decode_datadir(model_dir, graph_dir, data_dir, out_dir, *, beam: float = 13.
     fMLLR features reads its speakers' transforms from ``transform_dir/trans.pt`` (the
     SAT system's decode dir of ``data_dir``). Returns the summary written to
     ``decode_info.json``."""
-    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale)
-    if nbest > 0 and len(settings) > 1:
-        raise ValueError("decode: n-best lists are written for a single setting only")
+    settings = _settings(lm_weights, word_insertion_penalties, acoustic_scale, nbest)
     model, hclg, words, lexicon, scores, stage_s = _prepare(model_dir, graph_dir, data_dir,
                                                             max_utts, prior_scale, transform_dir)
     config = DecoderConfig(beam=beam, max_active=max_active, lattice_beam=lattice_beam,

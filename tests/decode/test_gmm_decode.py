@@ -214,3 +214,10 @@ def test_a_dev_choice_on_the_edge_of_the_grid_is_flagged(tmp_path, caplog):
     assert choice["grid_edges"] == ["lm_weight=max", "word_insertion_penalty=max"]
     assert json.loads((tmp_path / "best_setting.json").read_text())["grid_edges"] == choice["grid_edges"]
     assert "edge of the swept grid" in caplog.text
+
+
+def test_nbest_lists_need_a_single_setting(tmp_path):
+    # checked before anything is loaded, so the paths need not exist
+    with pytest.raises(ValueError, match="single setting only"):
+        decode_datadir(tmp_path / "model", tmp_path / "graph", tmp_path / "data", tmp_path / "out",
+                       lm_weights=[8.0, 10.0], nbest=5)
