@@ -37,6 +37,7 @@ import random
 import shutil
 import subprocess
 import tarfile
+import zlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -196,6 +197,28 @@ def _default_num_speakers(hours: float) -> int:
     return max(2, min(1000, round(hours * 60 / 25)))
 
 
+# A sentence's CRC-32 modulo 10 picks its pool: 0 dev, 1 test, 2-9 training.
+EVAL_POOLS = {"dev": 0, "test": 1}
+
+
+def sentence_pool(sentences: list[str], part: str) -> list[str]:
+    """The sentences ``part`` reads from. In LibriSpeech, dev and test come from other
+    books than the training parts, so no evaluation sentence is in the training
+    transcripts. Here a sentence's CRC-32 modulo 10 puts it in the dev pool (0), the
+    test pool (1) or the training pool (2-9); a ``dev-*`` or ``test-*`` part reads its
+    pool and any other part the training pool. Without the split, a large training set
+    would hold most evaluation sentences (90% of test-clean's at 10 h), and the n-gram
+    LM of its transcripts would know them."""
+    kind = next((k for k in EVAL_POOLS if part.startswith(k)), None)
+    codes = [zlib.crc32(text.encode("utf-8")) % 10 for text in sentences]
+    pool = [text for text, code in zip(sentences, codes)
+            if (code == EVAL_POOLS[kind] if kind else code >= len(EVAL_POOLS))]
+    if not pool:
+        raise ValueError(f"no sentence of the {len(sentences)} given falls in the "
+                         f"{kind or 'training'} pool of part {part!r}; give more sentences")
+    return pool
+
+
 def generate_part(root: str | Path, part: str, hours: float | None = None, *,
                   num_utterances: int | None = None, num_speakers: int | None = None,
                   first_speaker_id: int = FIRST_SPEAKER_ID, seed: int = 0,
@@ -204,7 +227,8 @@ def generate_part(root: str | Path, part: str, hours: float | None = None, *,
                                                                           list[SyntheticSpeaker]]:
     """Write ``root/LibriSpeech/<part>/`` with about ``hours`` of audio (or exactly
     ``num_utterances``). Speakers take turns (round robin), each reading random
-    sentences into ``chapters_per_speaker`` chapters. Returns the stats and speakers.
+    sentences of the part's pool (:func:`sentence_pool`) into ``chapters_per_speaker``
+    chapters. Returns the stats and speakers.
 
     The part folder is built under a temporary name and renamed when complete.
     """
@@ -217,7 +241,7 @@ def generate_part(root: str | Path, part: str, hours: float | None = None, *,
     if hours is not None and hours <= 0:
         raise ValueError(f"generate_part: hours must be positive, got {hours}")
     espeak = require_espeak()
-    sentences = sentences if sentences is not None else load_sentences()
+    sentences = sentence_pool(sentences if sentences is not None else load_sentences(), part)
     num_speakers = num_speakers or _default_num_speakers(hours or 0.0)
     speakers = make_speakers(part, num_speakers, seed, first_speaker_id)
     # Chapter ids: unique per (speaker, chapter), hence disjoint across parts.

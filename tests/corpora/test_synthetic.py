@@ -37,6 +37,21 @@ def test_sentences_are_real_transcripts(librispeech_text):
     assert short and all(len(s.split()) <= 5 for s in short)
 
 
+def test_evaluation_sentences_are_never_training_sentences(librispeech_text):
+    sentences = synthetic.load_sentences(librispeech_text)
+    pools = {part: set(synthetic.sentence_pool(sentences, part))
+             for part in ("train-clean-100", "train-other-500", "dev-clean", "dev-other",
+                          "test-clean", "test-other")}
+    assert pools["train-clean-100"] == pools["train-other-500"]
+    assert pools["dev-clean"] == pools["dev-other"] and pools["test-clean"] == pools["test-other"]
+    train, dev, test = pools["train-clean-100"], pools["dev-clean"], pools["test-clean"]
+    assert not (train & dev) and not (train & test) and not (dev & test)
+    assert train | dev | test == set(sentences)
+    assert 0.07 < len(dev) / len(set(sentences)) < 0.13 and 0.07 < len(test) / len(set(sentences)) < 0.13
+    with pytest.raises(ValueError, match="dev pool of part 'dev-clean'"):
+        synthetic.sentence_pool([s for s in sentences if s not in dev][:50], "dev-clean")
+
+
 def test_speakers_are_seeded_and_varied():
     a = synthetic.make_speakers("train-clean-100", 6, seed=1, first_id=10000)
     assert a == synthetic.make_speakers("train-clean-100", 6, seed=1, first_id=10000)
@@ -50,11 +65,13 @@ def test_speakers_are_seeded_and_varied():
 def test_layout_reads_back_as_librispeech(corpus, librispeech_text, tmp_path):
     root = corpus / "LibriSpeech"
     sentences = set(synthetic.load_sentences(librispeech_text))
+    texts = {}
     speakers = ls.read_speakers(root / "SPEAKERS.TXT")
     for part, count in SIZES.items():
         data = ls.prepare_librispeech(corpus, part, tmp_path)
         assert len(data) == count and len(data.speakers) == 2
         assert set(data.text.values()) <= sentences
+        texts[part] = set(data.text.values())
         assert all(speakers[spk].subset == part for spk in data.speakers)
         for utt, entry in data.wav_scp.items():
             spk, chapter, _ = utt.split("-")
@@ -64,6 +81,7 @@ def test_layout_reads_back_as_librispeech(corpus, librispeech_text, tmp_path):
                 "FLAC", "PCM_16", 16000, 1)
             assert 0.5 < info.duration < 8.0
         assert (tmp_path / part / "spk2gender").is_file()
+    assert not texts["train-clean-100"] & (texts["dev-clean"] | texts["dev-other"])
     chapters = [line for line in (root / "CHAPTERS.TXT").read_text().splitlines()
                 if not line.startswith(";")]
     assert len(chapters) == 2 * 2 * len(SIZES)  # two chapters per speaker
