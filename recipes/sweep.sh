@@ -7,7 +7,7 @@
 #       conf/e2e/synthetic_cpu.yaml --phone-ctc-config conf/ctc_phone/synthetic_cpu.yaml
 #       --hybrid-config conf/hybrid/synthetic_cpu.yaml --average-num 5"; the README's
 #       command also widens the GMM tuning grid, whose default edge the synthetic
-#       voices' GMMs choose: --gmm-lm-weights '11 13 ... 25' --gmm-penalties '0 ... 2.5')
+#       voices' GMMs chose: --gmm-lm-weights '7 9 ... 25' --gmm-penalties '0 0.5 1 1.5 2')
 #   recipes/sweep.sh --corpus librispeech [--hours "10 100"] [--recipe-opts "--url-base URL"]
 #       [--out-dir DIR] [--nj J] [--cmd local|"slurm ..."] [--set NAME] [--recipe-opts "..."]
 #
