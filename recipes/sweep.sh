@@ -17,8 +17,9 @@
 #   an4          OUT/data_full = `asr prepare an4`; size P% = a speaker-balanced subset of
 #                P% of its training hours (`asr data subset --hours`), dev/test unchanged.
 #   synthetic    OUT/corpus = one espeak-ng LibriSpeech-layout corpus with max(--hours) of
-#                train-clean-100 (+ --eval-hours of dev-clean/test-clean); size H = the
-#                recipe's `--train-hours H` subset of it.
+#                train-clean-100 (+ --eval-hours of dev-clean/test-clean; their sentences
+#                are never training sentences) and its fixed 3-gram LM; size H = the
+#                recipe's `--train-hours H` subset of it, decoded with that LM.
 #   librispeech  size H = `recipes/librispeech/run.sh --train-hours H` (downloads shared
 #                in OUT/downloads; pass --url-base/--train-set through --recipe-opts).
 # An hour size's dir holds sweep_size.json, so that mono (trained on a subset of at most
@@ -175,7 +176,8 @@ elif [[ $corpus == synthetic ]]; then
     touch "$out/corpus/.complete"
   fi
   prep=${libri_stages[prep]}
-  extra_opts=(--corpus-dir "$out/corpus" --lm-dir "$out/corpus/lm"
+  # one LM for every size (as LibriSpeech's openslr LM), written with the corpus
+  extra_opts=(--corpus-dir "$out/corpus" --lm-dir "$out/corpus/lm" --lm-arpa 3-gram.synthetic.arpa.gz
               --eval-sets "dev-clean test-clean" "${extra_opts[@]}")
 else
   prep=${libri_stages[prep]}

