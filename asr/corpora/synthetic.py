@@ -445,7 +445,7 @@ def write_lm_resources(out_dir: str | Path, lm_dir: str | Path,
     The ARPA file is one LM for every training size, as the openslr LM is for
     LibriSpeech: a Kneser-Ney 3-gram of the whole training sentence pool of
     ``sentences`` (default :func:`load_sentences`; :func:`sentence_pool`), never of an
-    evaluation sentence. Each vocabulary word is added once as a sentence of its own,
+    evaluation sentence. Each spoken word is added once as a sentence of its own,
     so that every spoken word has some probability, as every word of LibriSpeech's
     evaluation sets is in its LM's 200k-word vocabulary."""
     from asr.lm.arpa import write_arpa
