@@ -48,6 +48,8 @@ def candidate_edges(candidates: list[str], best: int) -> list[str]:
     tried: a key set in every candidate, with number values of which more than one was
     tried, where the winner's value is the largest or smallest (``"lm_weight=min"``).
     A winner on an edge says a value beyond the range may do better."""
+    from asr.utils import range_edge
+
     parsed = [dict(item.split("=", 1) for item in c.split(",") if "=" in item)
               for c in candidates]
     edges = []
@@ -56,8 +58,9 @@ def candidate_edges(candidates: list[str], best: int) -> list[str]:
             values = [float(p[key]) for p in parsed]
         except (KeyError, ValueError):  # not in every candidate, or not a number
             continue
-        if len(set(values)) > 1 and values[best] in (min(values), max(values)):
-            edges.append(f"{key}={'max' if values[best] == max(values) else 'min'}")
+        edge = range_edge(values[best], values)
+        if edge:
+            edges.append(f"{key}={edge}")
     return edges
 
 

@@ -65,6 +65,14 @@ class Setting:
     def name(self) -> str:
         return f"lmwt{self.lm_weight:g}_wip{self.word_insertion_penalty:g}"
 
+    @classmethod
+    def from_name(cls, name: str) -> "Setting":
+        """The setting of a :attr:`name` (``lmwt10_wip0.5``); ValueError otherwise."""
+        lm_weight, sep, penalty = name.removeprefix("lmwt").partition("_wip")
+        if not name.startswith("lmwt") or not sep:
+            raise ValueError(f"not a setting name: {name!r}")
+        return cls(float(lm_weight), float(penalty))
+
 
 @dataclass
 class UttHyp:
@@ -422,13 +430,11 @@ def grid_edges(best: Setting, settings: Sequence[Setting]) -> list[str]:
     """``best``'s values that are the largest or smallest swept on their axis (an axis
     with one value has no edge): ``["lm_weight=max", "word_insertion_penalty=min"]``.
     A choice on an edge says the optimum may lie outside the grid."""
-    edges = []
-    for axis in ("lm_weight", "word_insertion_penalty"):
-        values = {getattr(s, axis) for s in settings}
-        value = getattr(best, axis)
-        if len(values) > 1 and value in (min(values), max(values)):
-            edges.append(f"{axis}={'max' if value == max(values) else 'min'}")
-    return edges
+    from asr.utils import range_edge
+
+    edges = [(axis, range_edge(getattr(best, axis), (getattr(s, axis) for s in settings)))
+             for axis in ("lm_weight", "word_insertion_penalty")]
+    return [f"{axis}={edge}" for axis, edge in edges if edge]
 
 
 def tune_on_dev(model_dir, graph_dir, dev_data_dir, out_dir, *,

@@ -130,10 +130,7 @@ def grid_edges_of(result_path: str | Path) -> list[str]:
         from asr.decode.gmm import Setting, grid_edges
 
         try:
-            grid = []
-            for name in choice.get("sweep", {}):
-                lm_weight, penalty = name.removeprefix("lmwt").split("_wip")
-                grid.append(Setting(float(lm_weight), float(penalty)))
+            grid = [Setting.from_name(name) for name in choice.get("sweep", {})]
             best = Setting(float(choice["lm_weight"]), float(choice["word_insertion_penalty"]))
         except (KeyError, ValueError):  # not a graph decoder's setting file
             return []

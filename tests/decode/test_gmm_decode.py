@@ -202,6 +202,9 @@ def test_a_dev_choice_on_the_edge_of_the_grid_is_flagged(tmp_path, caplog):
     assert grid_edges(Setting(12.0, 0.5), grid) == ["lm_weight=max"]
     assert grid_edges(Setting(8.0, 0.0), grid) == ["lm_weight=min", "word_insertion_penalty=min"]
     assert grid_edges(Setting(8.0, 0.0), [Setting(8.0, 0.0), Setting(9.0, 0.0)]) == ["lm_weight=min"]
+    assert Setting.from_name(Setting(10.0, 0.5).name) == Setting(10.0, 0.5)
+    with pytest.raises(ValueError, match="not a setting name"):
+        Setting.from_name("beam10")
 
     (tmp_path / "text").write_text("u1 A B\nu2 C\n")
     right, wrong = {"u1": ["A", "B"], "u2": ["C"]}, {"u1": ["A"], "u2": ["D"]}
