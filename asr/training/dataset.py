@@ -119,6 +119,11 @@ class UtteranceDataset(torch.utils.data.Dataset):
         cmvn: global CMVN applied to every utterance, or None.
         train: False disables speed perturbation (validation).
         seed: seed of the per-utterance random choices.
+        cache: keep each (utterance, speed factor)'s normalised features in memory
+            after first use; later epochs get the same array without reading audio,
+            resampling or computing fbank (on AN4, ~10% of a training process's time).
+            Each DataLoader worker holds its own cache, so use it with ``num_workers=0``
+            or persistent workers.
     """
 
     def __init__(
@@ -134,6 +139,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         cmvn: GlobalCMVN | None = None,
         train: bool = True,
         seed: int = 0,
+        cache: bool = False,
     ) -> None:
         if (features is None) == (audio is None):
             raise ValueError("give exactly one feature source: features=... or audio=...")
@@ -160,6 +166,8 @@ class UtteranceDataset(torch.utils.data.Dataset):
         self.train = train
         self.seed = seed
         self.epoch = 0
+        self.cache: dict[tuple[str, float], tuple[np.ndarray, float]] | None = (
+            {} if cache else None)
 
     def set_epoch(self, epoch: int) -> None:
         """Random choices (speed factor) are drawn from ``(seed, epoch, index)``."""
@@ -199,18 +207,25 @@ class UtteranceDataset(torch.utils.data.Dataset):
         from asr.audio import AudioError
 
         utt = self.utt_ids[index]
-        try:
-            feats, duration = self._load_features(utt, self._speed(index))
-        except (AudioError, OSError) as err:
-            if self.audio is None:  # precomputed features: a missing entry is a real error
-                raise
-            log.warning("skipping utterance %s: %s", utt, err)
-            return Skipped(utt, str(err))
-        if feats.ndim != 2:
-            raise ValueError(f"utterance {utt}: features must be (T, F), got {feats.shape}")
-        feats = feats.astype(np.float32, copy=False)
-        if self.cmvn is not None:
-            feats = self.cmvn(feats)
+        speed = self._speed(index)
+        cached = self.cache.get((utt, speed)) if self.cache is not None else None
+        if cached is not None:
+            feats, duration = cached
+        else:
+            try:
+                feats, duration = self._load_features(utt, speed)
+            except (AudioError, OSError) as err:
+                if self.audio is None:  # precomputed features: a missing entry is a real error
+                    raise
+                log.warning("skipping utterance %s: %s", utt, err)
+                return Skipped(utt, str(err))
+            if feats.ndim != 2:
+                raise ValueError(f"utterance {utt}: features must be (T, F), got {feats.shape}")
+            feats = feats.astype(np.float32, copy=False)
+            if self.cmvn is not None:
+                feats = self.cmvn(feats)
+            if self.cache is not None:
+                self.cache[(utt, speed)] = (feats, duration)
         targets = torch.as_tensor(np.asarray(self.targets[utt], dtype=np.int64))
         return Item(utt, torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32)),
                     targets, duration)

@@ -53,6 +53,34 @@ def test_speed_perturbation_changes_length_and_is_reproducible(an4_subset):
     assert ds[0].duration == pytest.approx(an4_subset.durations[an4_subset.utt_ids[0]])
 
 
+def test_cached_features_are_the_computed_ones_and_skip_the_audio(an4_subset):
+    reads = []
+
+    def audio(utt):
+        reads.append(utt)
+        return an4_subset.waves[utt]
+
+    kwargs = dict(audio=audio, feature_fn=fbank, speed_factors=(0.9, 1.0, 1.1), seed=3,
+                  cmvn=GlobalCMVN.from_features(an4_subset.feats.values()))
+    plain = UtteranceDataset(an4_subset.utt_ids, an4_subset.targets, an4_subset.durations,
+                             **kwargs)
+    cached = UtteranceDataset(an4_subset.utt_ids, an4_subset.targets, an4_subset.durations,
+                              cache=True, **kwargs)
+    for epoch in range(4):
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for i in range(len(cached)):
+            a, b = plain[i], cached[i]
+            assert np.array_equal(a.feats.numpy(), b.feats.numpy()) and a.duration == b.duration
+    # one read per (utterance, speed factor) drawn, not per epoch
+    assert len(reads) == 4 * len(plain) + len(cached.cache)
+    assert len(cached.cache) <= 3 * len(cached)  # 3 factors: reused from the 4th epoch on
+    reads.clear()
+    cached.set_epoch(1)
+    cached[0]
+    assert reads == []
+
+
 def test_bad_sources_are_rejected(an4_subset):
     with pytest.raises(ValueError, match="exactly one feature source"):
         UtteranceDataset(an4_subset.utt_ids, an4_subset.targets, an4_subset.durations)
