@@ -224,7 +224,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
             feats = feats.astype(np.float32, copy=False)
             if self.cmvn is not None:
                 feats = self.cmvn(feats)
-            if self.cache is not None:
+            if self.cache is not None:  # shared with the item: collate copies, never edits
                 self.cache[(utt, speed)] = (feats, duration)
         targets = torch.as_tensor(np.asarray(self.targets[utt], dtype=np.int64))
         return Item(utt, torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32)),
