@@ -560,11 +560,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     parts = part_hours(args.parts.split(","), args.hours, args.eval_hours)
     generate_corpus(args.out, parts, seed=args.seed, snr_db=args.snr_db, num_jobs=args.nj)
+    lm_dirs = []
     if args.archives:
         pack_parts(args.out, args.archives, list(parts))
-        write_lm_resources(args.out, Path(args.archives) / "lm")
+        lm_dirs.append(Path(args.archives) / "lm")
     if args.lm_dir:
-        write_lm_resources(args.out, args.lm_dir)
+        lm_dirs.append(Path(args.lm_dir))
+    if lm_dirs:  # estimated once, copied to a second dir
+        written = write_lm_resources(args.out, lm_dirs[0])
+        for other in lm_dirs[1:]:
+            other.mkdir(parents=True, exist_ok=True)
+            for path in [*written.values(), *lm_dirs[0].glob("*sum.txt")]:
+                shutil.copy2(path, other / path.name)
     return 0
 
 

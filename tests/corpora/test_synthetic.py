@@ -203,3 +203,16 @@ def test_cli_prepare_synthetic(tmp_path):
                       "train-clean-100.tar.gz"]
     assert (tmp_path / "www" / "lm" / "librispeech-vocab.txt").is_file()
     assert main(args) == 0  # corpus already there: prepared again, not regenerated
+
+
+@needs_espeak
+def test_module_cli_writes_the_lm_resources_once_to_both_dirs(tmp_path):
+    args = ["--out", str(tmp_path / "corpus"), "--hours", "0.003", "--eval-hours", "0.002",
+            "--parts", "train-clean-100,dev-clean", "--archives", str(tmp_path / "www"),
+            "--lm-dir", str(tmp_path / "lm")]
+    assert synthetic.main(args) == 0
+    served, local = tmp_path / "www" / "lm", tmp_path / "lm"
+    names = sorted(p.name for p in served.iterdir())
+    assert synthetic.SYNTHETIC_ARPA in names and "sha256sum.txt" in names
+    assert names == sorted(p.name for p in local.iterdir())
+    assert all(filecmp.cmp(served / n, local / n, shallow=False) for n in names)
