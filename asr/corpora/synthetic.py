@@ -567,11 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.lm_dir:
         lm_dirs.append(Path(args.lm_dir))
     if lm_dirs:  # estimated once, copied to a second dir
-        written = write_lm_resources(args.out, lm_dirs[0])
+        write_lm_resources(args.out, lm_dirs[0])
         for other in lm_dirs[1:]:
-            other.mkdir(parents=True, exist_ok=True)
-            for path in [*written.values(), *lm_dirs[0].glob("*sum.txt")]:
-                shutil.copy2(path, other / path.name)
+            shutil.copytree(lm_dirs[0], other, dirs_exist_ok=True)
     return 0
 
 
