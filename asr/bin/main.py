@@ -7,7 +7,9 @@ import errno
 import importlib
 import importlib.util
 import logging
+import os
 import pkgutil
+import signal
 import sys
 
 import asr
@@ -69,7 +71,29 @@ def build_parser(modules=None) -> argparse.ArgumentParser:
     return parser
 
 
+def _die_with_launcher() -> None:
+    """Under ``torchrun``, have the kernel SIGKILL this worker when its launcher dies.
+
+    torchrun starts each worker in a session of its own, so killing the recipe's
+    process group (a SIGKILLed stage, a node's job killed) leaves the workers running:
+    orphans that train on and write checkpoints beside the rerun of the stage. Linux
+    only (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() == 1:  # the launcher died before the request took effect
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if os.environ.get("TORCHELASTIC_RUN_ID"):  # set by torchrun for its workers
+        _die_with_launcher()
     module = _requested_module(sys.argv[1:] if argv is None else argv)
     parser = build_parser([module] if module is not None else None)
     args = parser.parse_args(argv)
