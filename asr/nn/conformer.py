@@ -8,6 +8,7 @@ from torch import nn
 from asr.nn.attention import MultiHeadAttention, RelPositionMultiHeadAttention
 from asr.nn.dropout import Dropout
 from asr.nn.mask import make_non_pad_mask
+from asr.nn.norm import MaskedBatchNorm1d
 from asr.nn.pos_enc import AbsolutePositionalEncoding, RelativePositionalEncoding
 from asr.nn.subsampling import Conv2dSubsampling4
 
@@ -31,7 +32,8 @@ class ConvModule(nn.Module):
     Args:
         d_model: channels ``D``.
         kernel_size: depthwise kernel (odd), same-padded in time.
-        norm: ``"batch_norm"`` or ``"layer_norm"`` after the depthwise conv.
+        norm: ``"batch_norm"`` (statistics over the valid frames only, see
+            :class:`MaskedBatchNorm1d`) or ``"layer_norm"`` after the depthwise conv.
     """
 
     def __init__(self, d_model: int, kernel_size: int = 15, norm: str = "batch_norm"):
@@ -44,7 +46,7 @@ class ConvModule(nn.Module):
         self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2,
                                    groups=d_model)
         self.norm_type = norm
-        self.norm = nn.BatchNorm1d(d_model) if norm == "batch_norm" else nn.LayerNorm(d_model)
+        self.norm = MaskedBatchNorm1d(d_model) if norm == "batch_norm" else nn.LayerNorm(d_model)
         self.act = nn.SiLU()
         self.pointwise2 = nn.Conv1d(d_model, d_model, 1)
 
@@ -59,7 +61,7 @@ class ConvModule(nn.Module):
             x = x.masked_fill(~valid.unsqueeze(1), 0.0)
         x = self.depthwise(x)
         if self.norm_type == "batch_norm":
-            x = self.norm(x)
+            x = self.norm(x, valid)
         else:
             x = self.norm(x.transpose(1, 2)).transpose(1, 2)
         x = self.pointwise2(self.act(x))
