@@ -22,8 +22,6 @@ from asr.decode.ctc import Hypothesis, ctc_forced_align, token_start_frames, wor
 
 log = logging.getLogger(__name__)
 
-SUBSAMPLING = 4  # encoder frames per 10 ms feature frame (Conv2dSubsampling4)
-
 
 def is_e2e_dir(exp_dir: str | Path) -> bool:
     exp_dir = Path(exp_dir)
@@ -165,7 +163,8 @@ class E2ERecognizer:
         labels, _ = ctc_forced_align(log_probs, hyp.tokens, self.model.blank_id)
         aligned = Hypothesis(hyp.tokens, hyp.score, hyp.text, alignment=list(labels),
                              token_frames=token_start_frames(labels, self.model.blank_id))
-        return word_timings(aligned, self.tokenizer.tokens, frame_shift=0.01 * SUBSAMPLING)
+        frame_shift = 0.01 * self.model.encoder.subsampling.factor  # 10 ms feature frames
+        return word_timings(aligned, self.tokenizer.tokens, frame_shift=frame_shift)
 
 
 def decode_datadir(recognizer: E2ERecognizer, data_dir: str | Path, out_dir: str | Path,

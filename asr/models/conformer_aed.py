@@ -46,6 +46,9 @@ class ConformerAEDConfig:
         d_model: encoder and decoder width.
         subsampling_channels: channels of the two subsampling convolutions (default
             ``d_model``; fewer make the front-end much cheaper on CPU).
+        subsampling: frame-rate reduction of the front-end, 4 (40 ms encoder frames), 6
+            or 8; a larger factor makes every block cheaper (fewer frames) but needs
+            more encoder frames than output tokens for CTC.
         n_heads: attention heads (encoder and decoder).
         ff_dim: encoder feed-forward width.
         num_blocks: Conformer blocks.
@@ -68,6 +71,7 @@ class ConformerAEDConfig:
     vocab_size: int
     d_model: int = 144
     subsampling_channels: int | None = None
+    subsampling: int = 4
     n_heads: int = 4
     ff_dim: int = 576
     num_blocks: int = 8
@@ -137,7 +141,7 @@ class ConformerAED(nn.Module):
         c = config
         self.encoder = ConformerEncoder(c.input_dim, c.d_model, c.n_heads, c.ff_dim, c.num_blocks,
                                         c.conv_kernel, c.dropout, c.relative_pos, c.conv_norm,
-                                        c.subsampling_channels)
+                                        c.subsampling_channels, c.subsampling)
         self.ctc_head = nn.Linear(c.d_model, c.vocab_size)
         self.decoder = (TransformerDecoder(c.vocab_size, c.d_model, c.n_heads, c.decoder_ff_dim,
                                            c.decoder_layers, c.dropout)

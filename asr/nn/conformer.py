@@ -10,7 +10,7 @@ from asr.nn.dropout import Dropout
 from asr.nn.mask import make_non_pad_mask
 from asr.nn.norm import MaskedBatchNorm1d
 from asr.nn.pos_enc import AbsolutePositionalEncoding, RelativePositionalEncoding
-from asr.nn.subsampling import Conv2dSubsampling4
+from asr.nn.subsampling import Conv2dSubsampling
 
 
 class FeedForward(nn.Module):
@@ -111,18 +111,19 @@ class ConformerBlock(nn.Module):
 
 
 class ConformerEncoder(nn.Module):
-    """4x conv subsampling, positional encoding, ``num_blocks`` Conformer blocks.
+    """Conv subsampling (4x, 6x or 8x), positional encoding, ``num_blocks`` Conformer blocks.
 
     ``forward(feats (B, T, F), feat_lens (B,)) -> (enc (B, T', D), enc_lens (B,))``
-    with ``T' = ((T - 1) // 2 - 1) // 2``.
+    with ``T' = ((T - 1) // 2 - 1) // 2`` at the default 4x.
     """
 
     def __init__(self, input_dim: int, d_model: int = 144, n_heads: int = 4, ff_dim: int = 576,
                  num_blocks: int = 8, conv_kernel: int = 15, dropout: float = 0.1,
                  relative_pos: bool = True, conv_norm: str = "batch_norm",
-                 subsampling_channels: int | None = None):
+                 subsampling_channels: int | None = None, subsampling: int = 4):
         super().__init__()
-        self.subsampling = Conv2dSubsampling4(input_dim, d_model, subsampling_channels)
+        self.subsampling = Conv2dSubsampling(input_dim, d_model, subsampling_channels,
+                                             subsampling)
         pos_cls = RelativePositionalEncoding if relative_pos else AbsolutePositionalEncoding
         self.pos_enc = pos_cls(d_model, dropout)
         self.blocks = nn.ModuleList(

@@ -53,9 +53,13 @@ def test_attention_scores_match_teacher_forced_loss(an4_batch):
     torch.testing.assert_close(-score[0], out["att_loss"], atol=1e-4, rtol=1e-4)
 
 
-def test_a_few_steps_lower_the_loss(an4_batch):
+@pytest.mark.parametrize("subsampling", [4, 6])
+def test_a_few_steps_lower_the_loss(an4_batch, subsampling):
     feats, feat_lens, targets, target_lens, tokenizer = an4_batch
-    model = tiny_model(tokenizer.vocab_size)
+    model = tiny_model(tokenizer.vocab_size, subsampling=subsampling)
+    enc, enc_lens = model.encode(feats, feat_lens)
+    assert enc_lens.tolist() == model.encoder.subsampling.output_lengths(feat_lens).tolist()
+    assert enc.size(1) == int(enc_lens.max()) and (enc_lens > target_lens).all()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(8):
