@@ -49,10 +49,14 @@ class Conv2dSubsampling(nn.Module):
             raise ValueError(f"input_dim {input_dim} is too small for {factor}x subsampling")
         self.conv = nn.Sequential(*convs)
         self.out = nn.Linear(channels * freq, d_model)
-        frames = 1
-        while self.output_lengths(torch.tensor([frames]))[0] < 1:
-            frames += 1
-        self.min_input_frames = frames
+        self.min_input_frames = 1  # plain integers: this also runs under torch.device("meta")
+        while self._output_length(self.min_input_frames) < 1:
+            self.min_input_frames += 1
+
+    def _output_length(self, frames: int) -> int:
+        for kernel, stride in self.layers:
+            frames = (frames - kernel) // stride + 1
+        return frames
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """``(B,)`` input frame counts -> ``(B,)`` output frame counts."""
