@@ -53,7 +53,9 @@ class ConformerAEDConfig:
         ff_dim: encoder feed-forward width.
         num_blocks: Conformer blocks.
         conv_kernel: depthwise conv kernel (odd).
-        conv_norm: ``"batch_norm"`` or ``"layer_norm"`` in the conv module.
+        conv_norm: ``"batch_norm"``, ``"masked_batch_norm"`` (statistics over valid
+            frames only, which makes ``trainer.pad_to_multiple`` harmless) or
+            ``"layer_norm"`` in the conv module.
         relative_pos: relative-position self-attention (else absolute encodings).
         decoder_layers: Transformer decoder layers (0 gives a CTC-only model;
             ``ctc_weight`` must then be 1).

@@ -13,6 +13,9 @@ from asr.nn.pos_enc import AbsolutePositionalEncoding, RelativePositionalEncodin
 from asr.nn.subsampling import Conv2dSubsampling
 
 
+CONV_NORMS = ("batch_norm", "masked_batch_norm", "layer_norm")
+
+
 class FeedForward(nn.Module):
     """``Linear(D, ff) -> Swish -> Dropout -> Linear(ff, D)`` on ``(B, T, D)``."""
 
@@ -32,21 +35,24 @@ class ConvModule(nn.Module):
     Args:
         d_model: channels ``D``.
         kernel_size: depthwise kernel (odd), same-padded in time.
-        norm: ``"batch_norm"`` (statistics over the valid frames only, see
-            :class:`MaskedBatchNorm1d`) or ``"layer_norm"`` after the depthwise conv.
+        norm: after the depthwise conv, ``"batch_norm"`` (padded frames count in the
+            batch statistics), ``"masked_batch_norm"`` (valid frames only, see
+            :class:`MaskedBatchNorm1d`; the same parameters, so checkpoints of either load
+            into the other) or ``"layer_norm"``.
     """
 
     def __init__(self, d_model: int, kernel_size: int = 15, norm: str = "batch_norm"):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"conv kernel_size must be odd, got {kernel_size}")
-        if norm not in ("batch_norm", "layer_norm"):
-            raise ValueError(f"conv norm must be 'batch_norm' or 'layer_norm', got {norm!r}")
+        if norm not in CONV_NORMS:
+            raise ValueError(f"conv norm must be one of {CONV_NORMS}, got {norm!r}")
         self.pointwise1 = nn.Conv1d(d_model, 2 * d_model, 1)
         self.depthwise = nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2,
                                    groups=d_model)
         self.norm_type = norm
-        self.norm = MaskedBatchNorm1d(d_model) if norm == "batch_norm" else nn.LayerNorm(d_model)
+        self.norm = {"batch_norm": nn.BatchNorm1d, "masked_batch_norm": MaskedBatchNorm1d,
+                     "layer_norm": nn.LayerNorm}[norm](d_model)
         self.act = nn.SiLU()
         self.pointwise2 = nn.Conv1d(d_model, d_model, 1)
 
@@ -60,8 +66,10 @@ class ConvModule(nn.Module):
         if valid is not None:
             x = x.masked_fill(~valid.unsqueeze(1), 0.0)
         x = self.depthwise(x)
-        if self.norm_type == "batch_norm":
+        if self.norm_type == "masked_batch_norm":
             x = self.norm(x, valid)
+        elif self.norm_type == "batch_norm":
+            x = self.norm(x)
         else:
             x = self.norm(x.transpose(1, 2)).transpose(1, 2)
         x = self.pointwise2(self.act(x))
@@ -76,7 +84,7 @@ class ConformerBlock(nn.Module):
         conv_kernel: depthwise kernel size.
         dropout: residual and attention dropout.
         relative_pos: relative (``True``) or plain self-attention.
-        conv_norm: ``"batch_norm"`` or ``"layer_norm"`` in the conv module.
+        conv_norm: the conv module's norm (see :class:`ConvModule`).
     """
 
     def __init__(self, d_model: int, n_heads: int, ff_dim: int, conv_kernel: int = 15,

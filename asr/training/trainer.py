@@ -59,7 +59,9 @@ class TrainerConfig:
     ``pad_to_multiple``: pad each batch's frame count to a multiple of this (e.g. 32),
     so that fewer distinct shapes occur: on GPU each new shape can cost a cuDNN plan
     search, on CPU in bf16 a oneDNN matmul primitive creation (~10% of an AN4 step with
-    exact lengths; see :func:`collate`).
+    exact lengths; see :func:`collate`). The padded frames enter a Conformer conv
+    module's batch-norm statistics unless the model has ``conv_norm:
+    masked_batch_norm``.
     ``find_unused_parameters``: DDP option, needed when some parameters get no gradient
     (e.g. an attention decoder with ``ctc_weight: 1.0``).
     ``device``: "auto" (CUDA if available), "cpu" or "cuda".

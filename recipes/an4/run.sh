@@ -33,7 +33,7 @@
 #                   likelihoods                                  -> exp/hybrid
 #   28 hybrid_decode through exp/tri3/graph with tri3's speaker transforms of each set,
 #                   LM weight + penalty tuned on dev             -> exp/hybrid/decode_{dev,test}
-#   30 e2e_train    Conformer CTC/attention on BPE (conf/e2e/an4.yaml; fbank on the fly)
+#   30 e2e_train    Conformer CTC/attention on characters (conf/e2e/an4.yaml; fbank on the fly)
 #                                                               -> exp/e2e
 #   31 e2e_average  average the 5 best checkpoints (dev loss)   -> exp/e2e/final.pt
 #   32 e2e_tune     decoding method chosen by WER on dev        -> exp/e2e/tune_dev/best.yaml
