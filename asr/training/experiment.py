@@ -249,6 +249,7 @@ def train(config: str | Path | ExperimentConfig, train_dir: str | Path,
     exp_dir = Path(exp_dir)
     dev = None if cfg.trainer.device == "auto" else cfg.trainer.device
     info = D.init_distributed(device=dev)
+    trainer = None
     try:
         train_data = _load_data(train_dir)
         valid_data = _load_data(valid_dir) if valid_dir is not None else None
@@ -291,4 +292,6 @@ def train(config: str | Path | ExperimentConfig, train_dir: str | Path,
                           augment=SpecAugment(cfg.specaugment), dist_info=info)
         return trainer.fit(resume=resume)
     finally:
+        if trainer is not None:
+            trainer.close()
         D.cleanup()

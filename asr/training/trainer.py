@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import logging
 import math
 import time
@@ -326,6 +327,20 @@ class Trainer:
             self.logger.close()
         return {"step": self.step, "epoch": self.epoch,
                 "best_valid_loss": self.best_valid_loss, "stopped_early": stopped_early}
+
+    def close(self) -> None:
+        """Free the DistributedDataParallel wrapper (``self.model`` stays); call it before
+        :func:`asr.training.distributed.cleanup`.
+
+        DDP's reducer holds the gloo process group. Were the reducer the group's last
+        holder, freeing it would destroy the group with the GIL held while gloo's worker
+        threads may need the GIL to free a finished collective's tensors: a deadlock in
+        torch (seen at the end of a two-rank test under load). Freed here first, the group
+        is destroyed by ``destroy_process_group``, which releases the GIL.
+        """
+        if self.ddp_model is not self.model:
+            self.ddp_model = self.model
+            gc.collect()  # were DDP held in a reference cycle, free it now, not later
 
     def _validates_now(self) -> bool:
         """Whether the epoch that just ended (index ``self.epoch``) is validated."""

@@ -1,10 +1,12 @@
 """Two-process gloo DDP: all-reduced gradients equal one process on the whole batch,
-and a short DDP fit keeps the ranks' models identical with only rank 0 writing."""
+a short DDP fit keeps the ranks' models identical with only rank 0 writing, and
+``Trainer.close()`` frees the DDP wrapper before the process group is destroyed."""
 
 from __future__ import annotations
 
 import os
 import socket
+import weakref
 
 import pytest
 import torch
@@ -57,8 +59,12 @@ def _worker(rank: int, port: int, subset, out_dir: str) -> None:
         # 2. a short fit
         trainer = make_trainer(subset, f"{out_dir}/exp", info)
         trainer.fit(resume=False)
+        # 3. close() frees DDP (and its reducer) before the process group goes
+        wrapper = weakref.ref(trainer.ddp_model)
+        trainer.close()
         torch.save({"params": trainer.model.state_dict(), "step": trainer.step,
-                    "batches": len(trainer.train_sampler)}, f"{out_dir}/fit{rank}.pt")
+                    "batches": len(trainer.train_sampler), "ddp_freed": wrapper() is None},
+                   f"{out_dir}/fit{rank}.pt")
     finally:
         D.cleanup()
 
@@ -95,6 +101,7 @@ def test_ddp_gradients_equal_single_process_on_whole_batch(an4_subset, ddp_run, 
 def test_ddp_fit_keeps_ranks_in_step_and_rank0_writes(ddp_run):
     fits = [torch.load(ddp_run / f"fit{r}.pt") for r in range(WORLD)]
     assert fits[0]["step"] == fits[1]["step"] == fits[0]["batches"] > 0
+    assert fits[0]["ddp_freed"] and fits[1]["ddp_freed"], "Trainer.close() left DDP alive"
     for key, value in fits[0]["params"].items():
         assert torch.equal(value, fits[1]["params"][key]), key
     ckpts = sorted((ddp_run / "exp" / "checkpoints").glob("ckpt-*.pt"))
