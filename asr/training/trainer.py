@@ -336,7 +336,8 @@ class Trainer:
         holder, freeing it would destroy the group with the GIL held while gloo's worker
         threads may need the GIL to free a finished collective's tensors: a deadlock in
         torch (seen at the end of a two-rank test under load). Freed here first, the group
-        is destroyed by ``destroy_process_group``, which releases the GIL.
+        is destroyed from its Python handle by ``destroy_process_group``, and that
+        binding releases the GIL (pytorch/pytorch#154976).
         """
         if self.ddp_model is not self.model:
             self.ddp_model = self.model
