@@ -10,8 +10,8 @@ from asr.nn.transformer import TransformerDecoder, TransformerDecoderLayer
 
 __all__ = [
     "AbsolutePositionalEncoding", "ConformerBlock", "ConformerEncoder", "Conv2dSubsampling",
-    "Conv2dSubsampling4", "ConvModule", "FeedForward", "MultiHeadAttention", "RelPositionMultiHeadAttention",
-    "RelativePositionalEncoding", "TransformerDecoder", "TransformerDecoderLayer",
-    "conv_output_lengths", "make_non_pad_mask", "make_pad_mask", "rel_shift", "sinusoid",
+    "Conv2dSubsampling4", "ConvModule", "FeedForward", "MultiHeadAttention",
+    "RelPositionMultiHeadAttention", "RelativePositionalEncoding", "TransformerDecoder",
+    "TransformerDecoderLayer", "conv_output_lengths", "make_non_pad_mask", "make_pad_mask", "rel_shift", "sinusoid",
     "subsequent_mask", "target_mask",
 ]

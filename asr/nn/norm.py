@@ -23,10 +23,11 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         if valid is None or not self.training or bool(valid.all()):
             return super().forward(x)
         frames = x.transpose(1, 2)[valid]  # (N, C): the valid frames only
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
             self.num_batches_tracked.add_(1)
-        momentum = (1.0 / float(self.num_batches_tracked) if self.momentum is None
-                    else self.momentum)
+            if self.momentum is None:  # a cumulative average, as nn.BatchNorm1d's
+                momentum = 1.0 / float(self.num_batches_tracked)
         normed = nn.functional.batch_norm(frames, self.running_mean, self.running_var,
                                           self.weight, self.bias, True, momentum, self.eps)
         out = normed.new_zeros(x.size(0), x.size(2), x.size(1))  # (B, T, C)

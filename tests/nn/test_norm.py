@@ -54,3 +54,15 @@ def test_without_padding_or_in_eval_it_is_plain_batch_norm():
     _, batch, valid = _padded([4, 2])
     ref.eval(), ours.eval()
     torch.testing.assert_close(ours(batch, valid), ref(batch))
+
+
+@pytest.mark.parametrize("kwargs", [{"momentum": None}, {"track_running_stats": False}])
+def test_cumulative_or_untracked_statistics_follow_batch_norm(kwargs):
+    ref, ours = nn.BatchNorm1d(6, **kwargs), MaskedBatchNorm1d(6, **kwargs)
+    for lengths in ([7, 3, 5], [2, 6]):
+        frames, batch, valid = _padded(lengths)
+        expected = ref(frames.unsqueeze(0))[0]
+        torch.testing.assert_close(ours(batch, valid).transpose(1, 2)[valid].t(), expected)
+    if ref.track_running_stats:
+        torch.testing.assert_close(ours.running_mean, ref.running_mean)
+        torch.testing.assert_close(ours.running_var, ref.running_var)
