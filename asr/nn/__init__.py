@@ -12,6 +12,6 @@ __all__ = [
     "AbsolutePositionalEncoding", "ConformerBlock", "ConformerEncoder", "Conv2dSubsampling",
     "Conv2dSubsampling4", "ConvModule", "FeedForward", "MultiHeadAttention",
     "RelPositionMultiHeadAttention", "RelativePositionalEncoding", "TransformerDecoder",
-    "TransformerDecoderLayer", "conv_output_lengths", "make_non_pad_mask", "make_pad_mask", "rel_shift", "sinusoid",
-    "subsequent_mask", "target_mask",
+    "TransformerDecoderLayer", "conv_output_lengths", "make_non_pad_mask", "make_pad_mask",
+    "rel_shift", "sinusoid", "subsequent_mask", "target_mask",
 ]

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 
-def conv_output_lengths(lengths: torch.Tensor, kernel: int = 3, stride: int = 2) -> torch.Tensor:
-    """Frames after one unpadded convolution: ``(L - kernel) // stride + 1``."""
-    return torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
+def conv_output_lengths(lengths, kernel: int = 3, stride: int = 2):
+    """Frames after one unpadded convolution: ``(L - kernel) // stride + 1``, for a
+    ``(B,)`` tensor or a plain int (floor division either way)."""
+    return (lengths - kernel) // stride + 1
 
 
 # (kernel, stride) of each 2-D convolution, per subsampling factor: 4x as in ESPnet's
@@ -50,16 +51,11 @@ class Conv2dSubsampling(nn.Module):
         self.conv = nn.Sequential(*convs)
         self.out = nn.Linear(channels * freq, d_model)
         self.min_input_frames = 1  # plain integers: this also runs under torch.device("meta")
-        while self._output_length(self.min_input_frames) < 1:
+        while self.output_lengths(self.min_input_frames) < 1:
             self.min_input_frames += 1
 
-    def _output_length(self, frames: int) -> int:
-        for kernel, stride in self.layers:
-            frames = (frames - kernel) // stride + 1
-        return frames
-
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        """``(B,)`` input frame counts -> ``(B,)`` output frame counts."""
+    def output_lengths(self, lengths):
+        """``(B,)`` input frame counts -> ``(B,)`` output frame counts (or int -> int)."""
         for kernel, stride in self.layers:
             lengths = conv_output_lengths(lengths, kernel, stride)
         return lengths

@@ -66,8 +66,7 @@
 #                  the configured one. Default auto: 2 on a machine without a GPU and
 #                  with at least 2 CPU cores (on the 2-core CPU, two one-thread training
 #                  processes do 142 s of audio per second against 94 for one process
-#                  with two threads), else 1
-#                  (one process, torch's own threads)
+#                  with two threads), else 1 (one process, torch's own threads)
 #   --stages LIST  run only these stages, e.g. "0-12,30-33,99" (instead of --stage/--stop-stage)
 #   --nj J         parallel jobs: MFCC extraction, the dev tuning sweeps of the graph
 #                  systems and the e2e tuning/decoding processes (stages 32-33) (default 2)
