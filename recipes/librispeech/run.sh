@@ -65,6 +65,10 @@
 #   --mono-hours    monophone training subset [2]; 0 = the whole train set
 #   --mono-opts / --tri-opts  key=value overrides for `asr train-mono` / `asr train-tri`
 #                   (--tri-opts also sizes tri2 and tri3, as trainer.KEY=VALUE)
+#                   Without it tri1-tri3 keep asr.gmm.train_tri's AN4-tuned 300 leaves /
+#                   1500 Gaussians whatever the data size. Kaldi's LibriSpeech recipe
+#                   uses 4200 / 40000 on train-clean-100 (its tri4b): pass --tri-opts
+#                   "num_leaves=4200 total_gauss=40000" there (not yet run here).
 #   --hybrid-config [conf/hybrid/librispeech.yaml]; --hybrid-opts FrameTrainConfig overrides
 #   --phone-ctc-config [conf/ctc_phone/librispeech_100h.yaml]; --phone-ctc-opts (-o)
 #   --gmm-lm-weights, --gmm-penalties  the grid the GMM systems (mono, tri1-3) tune on
