@@ -27,10 +27,12 @@ tri``, options in ``trainer``); ``system: mono`` trains monophones from the prev
 (monophone) alignment instead, with the same transforms, for small tests and as a
 fallback.
 
-Sizes: the trainer's defaults (500 leaves / 4000 Gaussians, 35 iterations) overfit AN4
-(0.6 h): tri3 7.2% test WER against 4.3% with ``trainer.num_leaves=300
-trainer.total_gauss=1500 trainer.num_iters=25 trainer.realign_iters=[10,20]
-trainer.max_iter_inc=20`` (dev-tuned; tri2 9.2%).
+Sizes: 500 leaves / 4000 Gaussians with 35 iterations overfit AN4 (0.6 h): tri3 7.2%
+test WER against 4.3% with ``trainer.num_leaves=300 trainer.total_gauss=1500
+trainer.num_iters=25 trainer.realign_iters=[10,20] trainer.max_iter_inc=20`` (dev-tuned;
+tri2 9.2%). The trainer's defaults (:class:`asr.gmm.train_tri.TriConfig`) are those
+300 / 1500 AN4 sizes, too small for tens of hours of speech: size larger corpora with
+``trainer.num_leaves`` / ``trainer.total_gauss``.
 """
 
 from __future__ import annotations
