@@ -317,7 +317,12 @@ class Trainer:
             while self.config.epochs <= 0 or self.epoch < self.config.epochs:
                 if self._train_epoch():  # max_steps reached inside the epoch
                     if self.batches_done < len(self.train_sampler):
-                        self.save_checkpoint()
+                        # the final model gets a validation loss too, so that averaging
+                        # the best checkpoints can choose it (best_valid_loss and the
+                        # early-stop count stay per epoch, as in an uninterrupted run)
+                        final_loss = (self.validate()["loss"] if self.valid_dataset is not None
+                                      else None)
+                        self.save_checkpoint(final_loss)
                         break
                 valid_loss = self.validate()["loss"] if self._validates_now() else None
                 stopped_early = self._end_epoch(valid_loss)

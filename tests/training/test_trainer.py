@@ -102,6 +102,19 @@ def test_resume_gives_exactly_the_same_losses(an4_subset, tmp_path, accum_grad):
                                                   "train_log.jsonl", "train")]
 
 
+def test_a_max_steps_stop_inside_an_epoch_validates_the_final_model(an4_subset, tmp_path):
+    trainer = make_trainer(an4_subset, tmp_path, max_steps=3, checkpoint_every_steps=0)
+    trainer.fit()
+    assert trainer.step == 3 and 0 < trainer.batches_done < len(trainer.train_sampler)
+    [entry] = CheckpointManager(tmp_path / "checkpoints").entries()
+    assert entry["step"] == 3
+    valid = read_log(tmp_path / "log" / "train_log.jsonl", "valid")
+    assert [r["step"] for r in valid] == [3]
+    assert entry["valid_loss"] == pytest.approx(valid[0]["loss"])
+    # the epoch's own bookkeeping is untouched: no epoch ended
+    assert trainer.best_valid_loss == math.inf and trainer.epoch == 0
+
+
 def test_resume_with_another_model_config_names_the_keys(an4_subset, tmp_path):
     make_trainer(an4_subset, tmp_path, max_steps=2, valid=False).fit()
     other = dict(MODEL_CONFIG, hidden=64, extra=1)
