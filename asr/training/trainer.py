@@ -49,7 +49,8 @@ class TrainerConfig:
 
     Steps are optimizer steps. ``epochs`` and ``max_steps`` both bound training
     (``max_steps: 0`` = no step limit, ``epochs: 0`` = no epoch limit); the lr schedule
-    spans whichever stops training first. ``lr`` is the peak learning rate reached after
+    spans whichever stops training first; a ``max_steps`` stop inside an epoch validates
+    and saves the final model. ``lr`` is the peak learning rate reached after
     ``warmup_steps`` (see :mod:`asr.training.schedulers`). Weight decay applies to
     matrices only (parameters with 2+ dims), not to biases and norms. ``grad_clip`` is
     the max global gradient norm (0 = off). ``checkpoint_every_steps: 0`` saves at epoch
