@@ -9,11 +9,12 @@
 # Wheels for packages the GPU image lacks (soundfile, jiwer) come in .whl/.
 set -uo pipefail
 TRAIN_S=${TRAIN_S:-270}
+DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-[[ ${DEVICE:-cuda} == cpu ]] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+[[ $DEVICE == cpu ]] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 asr() { python3 -m asr.bin.main "$@"; }
-[[ ${DEVICE:-cuda} == cpu ]] || { nvidia-smi -L; python3 -c 'import torch; print(torch.__version__, torch.cuda.get_device_name())'; }
+[[ $DEVICE == cpu ]] || { nvidia-smi -L; python3 -c 'import torch; print(torch.__version__, torch.cuda.get_device_name())'; }
 W=${W:-/tmp/w}; mkdir -p $W
 asr prepare an4 --out-dir $W/data > $OUT/prepare.log 2>&1 || { tail $OUT/prepare.log; exit 1; }
 
@@ -53,10 +54,9 @@ else VARIANTS=(
   [lr4]="-o trainer.lr=0.004 -o trainer.warmup_steps=1000"
   [char_sp]="-o tokenizer.kind=char -o data.speed_perturb=[0.9,1.0,1.1]"
 ); fi
-DEVICE=${DEVICE:-cuda}
+mkdir -p $W/log
 for v in "${!VARIANTS[@]}"; do
   [[ -z ${ONLY:-} || " $ONLY " == *" $v "* ]] || { unset "VARIANTS[$v]"; continue; }
-  mkdir -p $W/log
   timeout -s INT $TRAIN_S python3 -m asr.bin.main train --config conf/e2e/an4.yaml --train $W/data/train \
     --valid $W/data/dev --exp-dir $W/exp/$v -o trainer.epochs=100 -o trainer.num_workers=2 \
     -o trainer.device=$DEVICE ${VARIANTS[$v]} ${EXTRA:-} > $W/log/train_$v.log 2>&1 &
