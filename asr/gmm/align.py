@@ -232,7 +232,8 @@ def _pad(rows: list[torch.Tensor], value: float, device) -> torch.Tensor:
 
 def viterbi(graphs: Sequence[UttGraph], loglikes: Sequence[torch.Tensor],
             tm: TransitionModel, acoustic_scale: float = 0.1,
-            beam: float | None = None) -> list[tuple[torch.Tensor, float] | None]:
+            beam: float | None = None, pdf_columns: torch.Tensor | None = None
+            ) -> list[tuple[torch.Tensor, float] | None]:
     """Best state sequence of each utterance, batched.
 
     Args:
@@ -241,6 +242,9 @@ def viterbi(graphs: Sequence[UttGraph], loglikes: Sequence[torch.Tensor],
         tm: transition model (log-probs per transition state).
         acoustic_scale: weight of the acoustic log-likelihoods.
         beam: prune states scoring below the best minus ``beam`` (None: exact).
+        pdf_columns: the pdf of each ``loglikes`` column, ``(P',)``, when they hold
+            only some pdfs (every pdf of the graphs' states must be among them);
+            None: column ``p`` is pdf ``p``.
 
     Returns:
         Per utterance ``(states (T_b,) long on CPU, score)``, or None when no path
@@ -261,7 +265,13 @@ def viterbi(graphs: Sequence[UttGraph], loglikes: Sequence[torch.Tensor],
     log_probs = tm.log_probs.to(device)
     loop_lp = log_probs[ts, 0]
     exit_lp = log_probs[ts, 1]
-    pdf = tm.tuples[:, 2].to(device)[ts]                                         # (B, S)
+    pdf_of_tstate = tm.tuples[:, 2].to(device)
+    if pdf_columns is not None:
+        # pdf id -> its column; padding states (never entered) may point anywhere valid
+        column_of = torch.zeros(int(pdf_of_tstate.max()) + 1, dtype=torch.long, device=device)
+        column_of[pdf_columns.to(device)] = torch.arange(len(pdf_columns), device=device)
+        pdf_of_tstate = column_of[pdf_of_tstate]
+    pdf = pdf_of_tstate[ts]                                                       # (B, S)
     P = loglikes[0].shape[1]
     ll = torch.zeros(B, T, P, dtype=loglikes[0].dtype, device=device)
     for b, x in enumerate(loglikes):
@@ -373,14 +383,18 @@ def align_utterances(am: AcousticModel, feats: Mapping[str, torch.Tensor],
             todo.append(utt)
     todo.sort(key=lambda u: feats[u].shape[0])
     beams = [beam] if beam is None or retry_beam is None else [beam, retry_beam]
+    pdf_of_tstate = am.transition_model.tuples[:, 2]
     for pass_beam in beams:
         failed = []
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
             x = torch.cat([feats[u] for u in batch]).to(am.gmm.device)
-            ll = am.gmm.loglikes(x).split([feats[u].shape[0] for u in batch])
+            # only the pdfs of the batch's graphs: a few hundred of thousands
+            used = torch.unique(torch.cat([pdf_of_tstate[graphs[u].trans_states]
+                                           for u in batch]))
+            ll = am.gmm.loglikes(x, pdfs=used).split([feats[u].shape[0] for u in batch])
             paths = viterbi([graphs[u] for u in batch], ll, am.transition_model,
-                            acoustic_scale, pass_beam)
+                            acoustic_scale, pass_beam, pdf_columns=used)
             for utt, path in zip(batch, paths):
                 if path is None:
                     failed.append(utt)

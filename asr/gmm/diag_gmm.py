@@ -165,11 +165,22 @@ class DiagGmmSet:
 
     # -- likelihoods ----------------------------------------------------------------
 
-    def _component_loglikes(self, feats: torch.Tensor) -> torch.Tensor:
-        """``(N, P, K_max)``: log(w * N(x)) of each pdf's components, ``-inf`` padded."""
+    def _component_loglikes(self, feats: torch.Tensor,
+                            columns: tuple[torch.Tensor, torch.Tensor] | None = None
+                            ) -> torch.Tensor:
+        """``(N, P', K_max)``: log(w * N(x)) of each pdf's components, ``-inf`` padded;
+        ``P' = P``, or the pdfs of ``columns`` (``_pdf_columns``'s projection and bias)."""
         x = feats.to(self.means.dtype)
-        out = torch.addmm(self._bias, torch.cat([x, x * x], 1), self._proj)
-        return out.view(x.shape[0], self.num_pdfs, self._kmax)
+        proj, bias = (self._proj, self._bias) if columns is None else columns
+        out = torch.addmm(bias, torch.cat([x, x * x], 1), proj)
+        return out.view(x.shape[0], -1, self._kmax)
+
+    def _pdf_columns(self, pdfs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projection ``(2D, len(pdfs) * K_max)`` and bias of the pdfs ``pdfs (P',)``."""
+        pdfs = pdfs.to(self.device, torch.long)
+        cols = (pdfs[:, None] * self._kmax
+                + torch.arange(self._kmax, device=self.device)).reshape(-1)
+        return self._proj[:, cols], self._bias[cols]
 
     def gauss_loglikes(self, feats: torch.Tensor) -> torch.Tensor:
         """``feats (N, D)`` -> ``(N, G)``: log(weight * N(x; mu, var)) per Gaussian."""
@@ -189,14 +200,19 @@ class DiagGmmSet:
         diff = x.to(means.dtype)[:, None, :] - means[index]           # (n, K, D)
         return gconst[index] - 0.5 * (diff * diff * inv_var[index]).sum(-1)
 
-    def loglikes(self, feats: torch.Tensor, chunk: int = 32768) -> torch.Tensor:
-        """``feats (N, D)`` -> ``(N, P)`` log-likelihood of every pdf for every frame.
+    def loglikes(self, feats: torch.Tensor, pdfs: torch.Tensor | None = None,
+                 chunk: int = 32768) -> torch.Tensor:
+        """``feats (N, D)`` -> ``(N, P)`` log-likelihood of every pdf for every frame,
+        or ``(N, len(pdfs))`` of the pdfs ``pdfs`` only, in that order.
 
+        Only some pdfs are needed to align an utterance (those of its transcript's
+        states), and with thousands of pdfs computing just those is many times faster.
         Frames go through in chunks of ``chunk`` to bound the ``(N, P, K_max)``
         intermediate."""
+        columns = None if pdfs is None else self._pdf_columns(pdfs)
         out = []
         for start in range(0, feats.shape[0], chunk):
-            comp = self._component_loglikes(feats[start:start + chunk])
+            comp = self._component_loglikes(feats[start:start + chunk], columns)
             top = comp.amax(-1, keepdim=True)
             out.append(comp.sub_(top).exp_().sum(-1).log_().add_(top.squeeze(-1)))
         return torch.cat(out) if len(out) != 1 else out[0]

@@ -65,10 +65,11 @@
 #   --mono-hours    monophone training subset [2]; 0 = the whole train set
 #   --mono-opts / --tri-opts  key=value overrides for `asr train-mono` / `asr train-tri`
 #                   (--tri-opts also sizes tri2 and tri3, as trainer.KEY=VALUE)
-#                   Without it tri1-tri3 keep asr.gmm.train_tri's AN4-tuned 300 leaves /
-#                   1500 Gaussians whatever the data size. Kaldi's LibriSpeech recipe
-#                   uses 4200 / 40000 on train-clean-100 (its tri4b): pass --tri-opts
-#                   "num_leaves=4200 total_gauss=40000" there (not yet run here).
+#                   Unless --tri-opts sets num_leaves or total_gauss, tri1-tri3 grow
+#                   with the training hours as in Kaldi's recipes (tri_size_opts below):
+#                   300 leaves / 1500 Gaussians under 2 h (AN4's), 2000 / 10000 under
+#                   30 h, 4200 / 40000 under 200 h (train-clean-100), 5000 / 100000
+#                   under 600 h (train-460), 7000 / 150000 above (train-960).
 #   --hybrid-config [conf/hybrid/librispeech.yaml]; --hybrid-opts FrameTrainConfig overrides
 #   --phone-ctc-config [conf/ctc_phone/librispeech_100h.yaml]; --phone-ctc-opts (-o)
 #   --gmm-lm-weights, --gmm-penalties  the grid the GMM systems (mono, tri1-3) tune on
@@ -284,15 +285,43 @@ stage_mono_train() {
     $mono_opts
 }
 
-stage_tri1_train() {
-  # shellcheck disable=SC2086
-  asr train-tri --data "$data/$train" --lexicon "$lang/lexicon.txt" --ali-dir "$exp/mono" \
-    --out "$exp/tri1" $tri_opts
+# tri_size_opts: --tri-opts, led by the tree and mixture sizes of tri1-tri3 for the
+# training hours unless it sets them. The sizes grow with the data in steps, as in
+# Kaldi's recipes: AN4's tuned 300 leaves / 1500 Gaussians under 2 h; 2000 / 10000 (its
+# mini_librispeech tri1, 5 h) under 30 h; 4200 / 40000 (tri4b, train-clean-100) under
+# 200 h; 5000 / 100000 (tri5b, train-460) under 600 h; 7000 / 150000 (tri6b, train-960).
+tri_size_opts() {
+  if [[ $tri_opts == *num_leaves=* || $tri_opts == *total_gauss=* ]]; then
+    echo "$tri_opts"; return
+  fi
+  local hours
+  hours=$(asr data info "$data/$train" --hours)
+  awk -v h="$hours" -v rest="$tri_opts" 'BEGIN {
+    if (h < 2) s = "num_leaves=300 total_gauss=1500"
+    else if (h < 30) s = "num_leaves=2000 total_gauss=10000"
+    else if (h < 200) s = "num_leaves=4200 total_gauss=40000"
+    else if (h < 600) s = "num_leaves=5000 total_gauss=100000"
+    else s = "num_leaves=7000 total_gauss=150000"
+    print s (rest == "" ? "" : " " rest) }'
 }
 
-# tri2/tri3 take --tri-opts as their trainer's options
-tri_sizes=()
-if [[ -n $tri_opts ]]; then read -r -a tri_sizes <<< "$tri_opts"; tri_sizes=("${tri_sizes[@]/#/trainer.}"); fi
+stage_tri1_train() {
+  local opts; opts=$(tri_size_opts)
+  log "tri1 options: $opts"
+  # shellcheck disable=SC2086  # opts: word-split into key=value overrides
+  asr train-tri --data "$data/$train" --lexicon "$lang/lexicon.txt" --ali-dir "$exp/mono" \
+    --out "$exp/tri1" $opts
+}
+
+# stage_tri_train_as COMMAND SYS ALI_SYS: tri2 (LDA+MLLT) and tri3 (SAT), whose trainers
+# take the sizes as trainer.KEY=VALUE.
+stage_tri_train_as() {
+  local opts; opts=$(tri_size_opts)
+  log "$2 options: $opts"
+  # shellcheck disable=SC2086
+  asr "$1" --data "$data/$train" --lexicon "$lang/lexicon.txt" --ali-dir "$exp/$3" \
+    --out "$exp/$2" $(printf 'trainer.%s ' $opts)
+}
 
 stage_hybrid_train() {
   # shellcheck disable=SC2086  # hybrid_opts: word-split into key=value overrides
@@ -373,12 +402,10 @@ if ((22 >= stage && 20 <= stop_stage)); then
     log "Stages 20-22: tri1 skipped: this toolkit has no 'asr train-tri' yet"
   fi
 fi
-run_stage 23 tri2_train asr train-lda-mllt --data "$data/$train" --lexicon "$lang/lexicon.txt" \
-  --ali-dir "$exp/tri1" --out "$exp/tri2" "${tri_sizes[@]}"
+run_stage 23 tri2_train stage_tri_train_as train-lda-mllt tri2 tri1
 run_stage 24 tri2_graph stage_mkgraph tri2
 run_stage 25 tri2_decode sat_decode tri2 "$train"
-run_stage 26 tri3_train asr train-sat --data "$data/$train" --lexicon "$lang/lexicon.txt" \
-  --ali-dir "$exp/tri2" --out "$exp/tri3" "${tri_sizes[@]}"
+run_stage 26 tri3_train stage_tri_train_as train-sat tri3 tri2
 run_stage 27 tri3_graph stage_mkgraph tri3
 run_stage 28 tri3_decode sat_decode tri3 "$train"
 run_stage 30 e2e_train stage_e2e_train

@@ -111,6 +111,23 @@ def test_batched_viterbi_equals_one_at_a_time():
     assert len(batched[1][0]) == 3  # Y alone: 2 states for A, and 3 frames
 
 
+def test_viterbi_on_the_graphs_pdf_columns_only_equals_all_columns():
+    tm = tiny_model(4)
+    g = torch.Generator().manual_seed(7)
+    cases = [(["Y"], 6), (["Y", "Y"], 9)]  # no B: its pdfs are left out
+    graphs = [compile_graph(transcript_slots(w, LEXICON), tm) for w, _ in cases]
+    lls = [torch.randn(T, tm.num_pdfs, generator=g) for _, T in cases]
+    pdf_of_tstate = tm.tuples[:, 2]
+    used = torch.unique(torch.cat([pdf_of_tstate[gr.trans_states] for gr in graphs]))
+    assert len(used) < tm.num_pdfs
+    full = viterbi(graphs, lls, tm, acoustic_scale=1.0)
+    some = viterbi(graphs, [ll[:, used] for ll in lls], tm, acoustic_scale=1.0,
+                   pdf_columns=used)
+    for (states, score), (states_some, score_some) in zip(full, some):
+        assert torch.equal(states, states_some)
+        assert math.isclose(score, score_some, rel_tol=1e-6)
+
+
 def test_alternative_pronunciation_is_chosen_by_the_acoustics():
     tm = tiny_model()
     graph = compile_graph(transcript_slots(["Z"], LEXICON, sil_prob=0.0), tm)  # B B | A

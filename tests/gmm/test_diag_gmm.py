@@ -53,6 +53,15 @@ def test_loglikes_match_torch_distributions(an4_subset):
     assert torch.allclose(ours64, ref, rtol=0, atol=1e-4)
 
 
+def test_loglikes_of_chosen_pdfs_match_those_columns(an4_subset):
+    x = frames_of(an4_subset, 300)
+    gmm = random_gmm(x, components=(2, 1, 4, 3, 1))
+    pdfs = torch.tensor([3, 0, 4])
+    some = gmm.loglikes(x, pdfs=pdfs)
+    assert some.shape == (300, 3)
+    assert torch.allclose(some, gmm.loglikes(x)[:, pdfs], rtol=1e-6, atol=1e-5)
+
+
 def test_gauss_loglikes_include_weights(an4_subset):
     x = frames_of(an4_subset, 50)
     gmm = random_gmm(x, components=(3,), dtype=torch.float64)
