@@ -8,6 +8,7 @@ each crossover (two systems swapping places) marked.
 
     asr sweep-report recipes/an4/exp_sweep --set test
     asr sweep-report exp_sweep --output sweep.md --json sweep.json --plot sweep.png
+    asr sweep-report exp_sweep --export docs/sweep/results   # keep the cells' results
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the Markdown table here instead of stdout")
     parser.add_argument("--json", metavar="FILE", help="also write the table as JSON here")
     parser.add_argument("--plot", metavar="OUT.png", help="write the WER-vs-hours plot here")
+    parser.add_argument("--export", metavar="DIR",
+                        help="also copy the result files the table reads (result.json, "
+                             "best_setting.json, sweep_size.json, every set) into DIR "
+                             "under their paths relative to the DIR they were found in, "
+                             "so that `asr sweep-report DIR` rebuilds the table later "
+                             "(e.g. a small tree committed with the code)")
     parser.add_argument("--plot-crossovers", choices=("e2e", "all", "none"), default="e2e",
                         help="crossovers the plot marks: those of an end-to-end system (e2e*) "
                              "with another (default), every pair's, or none; the table "
@@ -37,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from asr.scoring.sweep import (
         build_sweep,
         end_to_end_crossovers,
+        export_results,
         find_crossovers,
         format_json,
         format_markdown,
@@ -58,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(markdown)
     if args.json:
         atomic_write_text(args.json, format_json(table, crossovers))
+    if args.export:
+        written = export_results(results, args.dirs, args.export)
+        print(f"asr sweep-report: copied {len(written)} files to {args.export}", file=sys.stderr)
     if args.plot:
         marked = {"all": crossovers, "none": [],
                   "e2e": end_to_end_crossovers(crossovers)}[args.plot_crossovers]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.scoring.table import system_key
-from asr.utils.io import atomic_open
+from asr.utils.io import atomic_open, atomic_write_bytes
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,44 @@ def sweep_size(result_path: str | Path, levels: int = 6) -> float | None:
                 raise ValueError(f"{marker}: 'hours' must be a positive number, got {hours!r}")
             return float(hours)
     return None
+
+
+def export_results(results: Iterable[dict[str, Any]], roots: Iterable[str | Path],
+                   out_dir: str | Path) -> list[Path]:
+    """Copy the files a sweep table is built from into ``out_dir``, so that the table
+    can be rebuilt (``asr sweep-report OUT_DIR``) from a small tree kept with the code
+    after the experiment dirs are gone: each result's ``result.json``, the
+    ``best_setting.json`` beside it (grid edges) and its size's ``sweep_size.json``.
+
+    Each file lands at ``out_dir/<root name>/<its path under that root>``, where the
+    root is the dir of ``roots`` it was found under; files already in ``out_dir`` from
+    other runs stay, those at the same path are replaced. Returns the files written.
+    """
+    out_dir = Path(out_dir)
+    roots = [Path(root).resolve() for root in roots]
+    roots = [root.parent if root.is_file() else root for root in roots]
+    written = []
+
+    def copy(path: Path, root: Path) -> None:
+        target = out_dir / root.name / path.resolve().relative_to(root)
+        atomic_write_bytes(target, path.read_bytes())
+        written.append(target)
+
+    for r in results:
+        path = Path(r["path"]).resolve()
+        root = next((root for root in roots if path.is_relative_to(root)), None)
+        if root is None:
+            raise ValueError(f"{path} is under none of {', '.join(map(str, roots))}")
+        copy(path, root)
+        if (path.parent / "best_setting.json").is_file():
+            copy(path.parent / "best_setting.json", root)
+        for parent in path.parents:
+            if not parent.is_relative_to(root):
+                break
+            if (parent / SIZE_FILE).is_file():
+                copy(parent / SIZE_FILE, root)
+                break
+    return sorted(set(written))
 
 
 def find_crossovers(table: SweepTable) -> list[Crossover]:

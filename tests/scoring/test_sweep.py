@@ -188,6 +188,47 @@ def test_cli_from_scored_decode_dirs(tmp_path, an4_ref, capsys):
     assert (out / "sweep.png").stat().st_size > 0
 
 
+def test_exported_results_rebuild_the_same_table(tmp_path, an4_ref, capsys):
+    """--export keeps result.json, best_setting.json and sweep_size.json under the
+    root's name; `asr sweep-report` on the copy alone gives the same table."""
+    runs = tmp_path / "exp_sweep"
+    ref_path = runs / "data" / "test" / "text"
+    _write(ref_path, an4_ref)
+    for hours in (1, 3):
+        (runs / f"train_{hours}h").mkdir(parents=True)
+        (runs / f"train_{hours}h" / "sweep_size.json").write_text(json.dumps({"hours": hours}))
+        for system, k in (("tri1", 3 + hours), ("e2e", 1 + hours)):
+            hyp = {u: " ".join(w for j, w in enumerate(t.split()) if (j + 1) % k)
+                   for u, t in an4_ref.items()}
+            hyp_path = runs / f"train_{hours}h" / "exp" / system / "decode_test" / "text"
+            _write(hyp_path, hyp)
+            # tri1 trained on 80% of its size, as mono on its subset
+            assert main(["score", "--ref", str(ref_path), "--hyp", str(hyp_path),
+                         "--hours", str(hours * 0.8), "--bootstrap", "0"]) == 0
+    choice = {"lm_weight": 7.0, "word_insertion_penalty": 0.0, "grid_edges": ["lm_weight min"]}
+    (runs / "train_3h" / "exp" / "tri1" / "decode_test" / "best_setting.json").write_text(
+        json.dumps(choice))
+    kept = tmp_path / "kept"
+    assert main(["sweep-report", str(runs), "--json", str(tmp_path / "from_runs.json"),
+                 "--export", str(kept)]) == 0
+    copied = sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file())
+    assert copied == sorted(
+        [f"exp_sweep/train_{h}h/sweep_size.json" for h in (1, 3)]
+        + [f"exp_sweep/train_{h}h/exp/{s}/decode_test/result.json" for h in (1, 3)
+           for s in ("tri1", "e2e")]
+        + ["exp_sweep/train_3h/exp/tri1/decode_test/best_setting.json"])
+    assert main(["sweep-report", str(kept), "--json", str(tmp_path / "from_kept.json")]) == 0
+    capsys.readouterr()
+    from_runs, from_kept = (json.loads((tmp_path / f).read_text())
+                            for f in ("from_runs.json", "from_kept.json"))
+    for table in (from_runs, from_kept):
+        for row in table["rows"]:
+            del row["paths"]
+    assert from_kept == from_runs
+    assert from_kept["rows"][1]["trained_hours"] == {"tri1": 2.4, "e2e": 2.4}
+    assert from_kept["rows"][1]["grid_edges"] == {"tri1": ["lm_weight min"]}
+
+
 def test_cli_without_results_is_one_line_error(tmp_path, capsys):
     assert main(["sweep-report", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
