@@ -232,19 +232,20 @@ def _pad(rows: list[torch.Tensor], value: float, device) -> torch.Tensor:
 
 def viterbi(graphs: Sequence[UttGraph], loglikes: Sequence[torch.Tensor],
             tm: TransitionModel, acoustic_scale: float = 0.1,
-            beam: float | None = None, pdf_columns: torch.Tensor | None = None
+            beam: float | None = None, pdf_columns: Sequence[torch.Tensor] | None = None
             ) -> list[tuple[torch.Tensor, float] | None]:
     """Best state sequence of each utterance, batched.
 
     Args:
         graphs: ``B`` utterance graphs.
-        loglikes: ``B`` tensors ``(T_b, P)`` of pdf log-likelihoods (same device).
+        loglikes: ``B`` tensors ``(T_b, P)`` of pdf log-likelihoods (same device), or
+            ``(T_b, P_b)`` of some pdfs each (``pdf_columns``).
         tm: transition model (log-probs per transition state).
         acoustic_scale: weight of the acoustic log-likelihoods.
         beam: prune states scoring below the best minus ``beam`` (None: exact).
-        pdf_columns: the pdf of each ``loglikes`` column, ``(P',)``, when they hold
-            only some pdfs (every pdf of the graphs' states must be among them);
-            None: column ``p`` is pdf ``p``.
+        pdf_columns: per utterance, the pdf of each of its ``loglikes`` columns,
+            ``(P_b,)``, when they hold only some pdfs (every pdf of that graph's
+            states must be among them); None: column ``p`` is pdf ``p``.
 
     Returns:
         Per utterance ``(states (T_b,) long on CPU, score)``, or None when no path
@@ -266,16 +267,19 @@ def viterbi(graphs: Sequence[UttGraph], loglikes: Sequence[torch.Tensor],
     loop_lp = log_probs[ts, 0]
     exit_lp = log_probs[ts, 1]
     pdf_of_tstate = tm.tuples[:, 2].to(device)
-    if pdf_columns is not None:
-        # pdf id -> its column; padding states (never entered) may point anywhere valid
-        column_of = torch.zeros(int(pdf_of_tstate.max()) + 1, dtype=torch.long, device=device)
-        column_of[pdf_columns.to(device)] = torch.arange(len(pdf_columns), device=device)
-        pdf_of_tstate = column_of[pdf_of_tstate]
     pdf = pdf_of_tstate[ts]                                                       # (B, S)
-    P = loglikes[0].shape[1]
+    if pdf_columns is not None:
+        # pdf id -> its column in each utterance's loglikes; padding states (never
+        # entered) may point at any valid column
+        column_of = torch.zeros(B, int(pdf_of_tstate.max()) + 1, dtype=torch.long,
+                                device=device)
+        for b, columns in enumerate(pdf_columns):
+            column_of[b, columns.to(device)] = torch.arange(len(columns), device=device)
+        pdf = torch.gather(column_of, 1, pdf)
+    P = max(x.shape[1] for x in loglikes)
     ll = torch.zeros(B, T, P, dtype=loglikes[0].dtype, device=device)
     for b, x in enumerate(loglikes):
-        ll[b, :x.shape[0]] = x
+        ll[b, :x.shape[0], :x.shape[1]] = x
     emit = torch.gather(ll, 2, pdf[:, None, :].expand(B, T, S)).float() * acoustic_scale
     del ll
 
@@ -388,11 +392,10 @@ def align_utterances(am: AcousticModel, feats: Mapping[str, torch.Tensor],
         failed = []
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
-            x = torch.cat([feats[u] for u in batch]).to(am.gmm.device)
-            # only the pdfs of the batch's graphs: a few hundred of thousands
-            used = torch.unique(torch.cat([pdf_of_tstate[graphs[u].trans_states]
-                                           for u in batch]))
-            ll = am.gmm.loglikes(x, pdfs=used).split([feats[u].shape[0] for u in batch])
+            # each utterance's own pdfs only: tens of a tree's thousands
+            used = [torch.unique(pdf_of_tstate[graphs[u].trans_states]) for u in batch]
+            ll = [am.gmm.loglikes(feats[u].to(am.gmm.device), pdfs=pdfs)
+                  for u, pdfs in zip(batch, used)]
             paths = viterbi([graphs[u] for u in batch], ll, am.transition_model,
                             acoustic_scale, pass_beam, pdf_columns=used)
             for utt, path in zip(batch, paths):

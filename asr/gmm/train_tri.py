@@ -39,6 +39,7 @@ from asr.gmm.align import (
     AlignResult,
     UttGraph,
     align_utterances,
+    compile_graph,
     save_alignments,
     transcript_slots,
 )
@@ -165,19 +166,20 @@ def init_gmm(tree: ContextDependency, stats, var_floor_fraction: float = 0.01) -
 # ---------------------------------------------------------------- graphs and alignment
 
 def cd_graphs(transcripts: Mapping[str, Sequence[str]], lexicon, tm: TransitionModel,
-              tree: ContextDependency, feats: Mapping[str, torch.Tensor] | None = None,
+              tree: ContextDependency | None, feats: Mapping[str, torch.Tensor] | None = None,
               silence_phone: str = "SIL", sil_prob: float = 0.5
               ) -> tuple[dict[str, UttGraph], dict[str, str]]:
-    """Context-dependent alignment graphs per utterance, and the utterances left out
-    (no features, a word not in the lexicon, fewer frames than the shortest path)."""
+    """Context-dependent alignment graphs per utterance (monophone graphs when ``tree``
+    is None), and the utterances left out (no features, a word not in the lexicon,
+    fewer frames than the shortest path)."""
     graphs, skipped = {}, {}
     for utt, words in transcripts.items():
         if feats is not None and utt not in feats:
             skipped[utt] = "no features"
             continue
         try:
-            graph = compile_cd_graph(transcript_slots(list(words), lexicon, silence_phone,
-                                                      sil_prob, utt), tm, tree)
+            slots = transcript_slots(list(words), lexicon, silence_phone, sil_prob, utt)
+            graph = compile_graph(slots, tm) if tree is None else compile_cd_graph(slots, tm, tree)
         except ValueError as err:
             skipped[utt] = str(err)
             continue
@@ -201,6 +203,33 @@ def align_tri(am: AcousticModel, tree: ContextDependency, feats: Mapping[str, to
                            retry_beam=retry_beam, batch_size=batch_size)
     res.skipped.update(skipped)
     return res
+
+
+def align_unaligned(prev_dir: str | Path, prev: AcousticModel,
+                    alignments: Mapping[str, Alignment], feats: Mapping[str, torch.Tensor],
+                    transcripts: Mapping[str, Sequence[str]], lexicon,
+                    cfg: TriConfig) -> dict[str, Alignment]:
+    """``alignments`` completed with the previous system's model (Kaldi's
+    ``align_si.sh`` before ``train_deltas.sh``): the utterances with features and a
+    transcript that it has no alignment for, typically because that system trained on
+    a subset (mono on ``--mono-hours``), are aligned with ``prev`` (the model of
+    ``prev_dir``, monophone or triphone with its tree), so that the tree and the first
+    iterations see the whole training set. ``feats`` must be the features ``prev``
+    was trained on. Utterances that cannot be aligned are logged and left out."""
+    missing = {u: w for u, w in transcripts.items() if u in feats and u not in alignments}
+    if not missing:
+        return dict(alignments)
+    prev_dir = Path(prev_dir)
+    tree = load_tri(prev_dir)[1] if (prev_dir / TREE_FILE).is_file() else None
+    log.info("aligning the %d of %d utterances that %s has no alignment for with its model "
+             "(as Kaldi's align_si.sh)", len(missing), len(missing) + len(alignments), prev_dir)
+    graphs, skipped = cd_graphs(missing, lexicon, prev.transition_model, tree, feats,
+                                cfg.silence_phone, cfg.sil_prob)
+    for utt, why in skipped.items():
+        log.warning("train_tri: not aligned with %s: %s: %s", prev_dir, utt, why)
+    res = align_utterances(prev.to(cfg.device), feats, graphs, acoustic_scale=cfg.acoustic_scale,
+                           beam=cfg.beam, retry_beam=cfg.retry_beam, batch_size=cfg.batch_size)
+    return {**alignments, **res.alignments}
 
 
 def load_tri(path: str | Path, device: str = "cpu") -> tuple[AcousticModel, ContextDependency]:
@@ -379,7 +408,10 @@ def run(args) -> int:
     log.info("features of %d utterances in %.1f s", len(feats), time.perf_counter() - start)
     save_config(cfg, Path(args.out) / "config.yaml")
     start = time.perf_counter()
-    result = train_tri(feats, transcripts, read_lexicon(args.lexicon), alignments, prev, cfg,
+    lexicon = read_lexicon(args.lexicon)
+    if prev.info.get("features", FEATURES) == FEATURES:
+        alignments = align_unaligned(ali_dir, prev, alignments, feats, transcripts, lexicon, cfg)
+    result = train_tri(feats, transcripts, lexicon, alignments, prev, cfg,
                        args.out, info={"features": FEATURES, "ali_dir": str(ali_dir)})
     log.info("trained in %.1f s: %d pdfs, %d Gaussians, %d utterances skipped; model %s",
              time.perf_counter() - start, result.model.gmm.num_pdfs, result.model.gmm.num_gauss,

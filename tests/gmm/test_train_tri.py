@@ -13,6 +13,7 @@ from asr.gmm.train_mono import MonoConfig, train_mono
 from asr.gmm.train_tri import (
     TriConfig,
     align_tri,
+    align_unaligned,
     convert_alignments,
     load_tri,
     tied_transition_model,
@@ -122,6 +123,31 @@ def test_realignment_respects_context(trained, an4_heldout, an4_lexicon):
         assert [w for w, _, _ in ali.words] == transcripts[utt]
         assert len(ali.transition_ids) == feats[utt].shape[0]
         _check_context(ali, tm, result.tree)
+
+
+def test_utterances_the_previous_system_did_not_align_are_aligned_first(
+        mono, trained, an4_subset, an4_lexicon, tmp_path):
+    """As Kaldi's align_si.sh before train_deltas.sh: a previous system trained on a
+    subset (mono on --mono-hours) leaves utterances without alignments; train-tri
+    aligns them with that system's model (monophone, or triphone with its tree)."""
+    feats, transcripts = an4_subset
+    utts = sorted(mono.alignments)
+    subset = {u: mono.alignments[u] for u in utts[:20]}
+    full = align_unaligned(tmp_path, mono.model, subset, feats, transcripts, an4_lexicon, TRI)
+    assert sorted(full) == utts
+    assert all(full[u] is subset[u] for u in subset)
+    for u in utts[20:]:  # the model that made mono.alignments, the same graphs
+        assert torch.equal(full[u].transition_ids, mono.alignments[u].transition_ids)
+    result, out, _ = trained
+    tri_subset = {u: result.alignments[u] for u in utts[:20]}
+    full = align_unaligned(out, result.model, tri_subset, feats, transcripts, an4_lexicon, TRI)
+    assert sorted(full) == utts
+    tm = result.model.transition_model
+    for u in utts[20:]:
+        assert [w for w, _, _ in full[u].words] == transcripts[u]
+        _check_context(full[u], tm, result.tree)
+    assert align_unaligned(out, result.model, full, feats, transcripts, an4_lexicon,
+                           TRI) == full
 
 
 def test_cd_graph_copies_around_optional_silence(trained, an4_lexicon):
