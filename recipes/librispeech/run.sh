@@ -30,8 +30,10 @@
 #   10 mono_train   flat-start monophone HMM-GMM on the mono subset -> exp/mono
 #   11 mono_graph   HCLG with DATA/lang                            -> exp/mono/graph
 #   12 mono_decode  LM weight/penalty tuned on the first dev set, then every eval set, scored
-#   20-22 tri1      triphones on MFCC + deltas (decision tree from mono's alignments):
-#                   train/graph/decode; run only when `asr train-tri` exists (asr --help)
+#   20-22 tri1      triphones on MFCC + deltas (decision tree from mono's alignments of
+#                   the whole train set: the utterances outside the mono subset are first
+#                   aligned with mono's model, as Kaldi's align_si.sh); sizes by hours
+#                   (--tri-opts); train/graph/decode; run only when `asr train-tri` exists
 #   23-25 tri2      LDA+MLLT triphones from tri1's alignments: train/graph/decode
 #   26-28 tri3      SAT (fMLLR per speaker) from tri2's alignments: train/graph/two-pass decode
 #   30 e2e_train    Conformer CTC/attention on BPE (--e2e-config, fbank computed on the fly,
