@@ -117,7 +117,10 @@ PARENT = textwrap.dedent("""
 )
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_killing_the_parent_kills_the_children(tmp_path, sig):
-    parent = subprocess.Popen([PY, "-c", PARENT, str(tmp_path)], stderr=subprocess.PIPE)
+    # A shell's background job (`pytest ... &`) inherits SIGINT ignored, and Python then
+    # keeps ignoring it: give the parent the default disposition, as in a terminal.
+    parent = subprocess.Popen([PY, "-c", PARENT, str(tmp_path)], stderr=subprocess.PIPE,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pid_files = [tmp_path / "pid.1", tmp_path / "pid.2"]
     deadline = time.monotonic() + 20
     while not all(p.exists() and p.read_text() for p in pid_files):
@@ -126,7 +129,7 @@ def test_killing_the_parent_kills_the_children(tmp_path, sig):
     pids = [int(p.read_text()) for p in pid_files]
     assert all(_alive(pid) for pid in pids)
     parent.send_signal(sig)
-    parent.wait(timeout=60)  # generous: the machine may be busy (CI, a recipe)
+    parent.wait(timeout=15)
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
