@@ -138,17 +138,24 @@ def grid_edges_of(result_path: str | Path) -> list[str]:
     return []
 
 
-def sweep_size(result_path: str | Path, levels: int = 6) -> float | None:
-    """The ``hours`` of the nearest ``sweep_size.json`` among the ``levels`` directories
-    above ``result_path``, or None."""
+def size_file(result_path: str | Path, levels: int = 6) -> Path | None:
+    """The nearest ``sweep_size.json`` among the ``levels`` directories above
+    ``result_path``, or None."""
     for parent in list(Path(result_path).parents)[:levels]:
-        marker = parent / SIZE_FILE
-        if marker.is_file():
-            hours = json.loads(marker.read_text(encoding="utf-8")).get("hours")
-            if not isinstance(hours, (int, float)) or hours <= 0:
-                raise ValueError(f"{marker}: 'hours' must be a positive number, got {hours!r}")
-            return float(hours)
+        if (parent / SIZE_FILE).is_file():
+            return parent / SIZE_FILE
     return None
+
+
+def sweep_size(result_path: str | Path, levels: int = 6) -> float | None:
+    """The ``hours`` of :func:`size_file` of ``result_path``, or None."""
+    marker = size_file(result_path, levels)
+    if marker is None:
+        return None
+    hours = json.loads(marker.read_text(encoding="utf-8")).get("hours")
+    if not isinstance(hours, (int, float)) or hours <= 0:
+        raise ValueError(f"{marker}: 'hours' must be a positive number, got {hours!r}")
+    return float(hours)
 
 
 def export_results(results: Iterable[dict[str, Any]], roots: Iterable[str | Path],
@@ -165,28 +172,19 @@ def export_results(results: Iterable[dict[str, Any]], roots: Iterable[str | Path
     out_dir = Path(out_dir)
     roots = [Path(root).resolve() for root in roots]
     roots = [root.parent if root.is_file() else root for root in roots]
-    written = []
-
-    def copy(path: Path, root: Path) -> None:
-        target = out_dir / root.name / path.resolve().relative_to(root)
-        atomic_write_bytes(target, path.read_bytes())
-        written.append(target)
-
+    sources: dict[Path, Path] = {}  # target -> source: a size's marker is shared
     for r in results:
         path = Path(r["path"]).resolve()
         root = next((root for root in roots if path.is_relative_to(root)), None)
         if root is None:
             raise ValueError(f"{path} is under none of {', '.join(map(str, roots))}")
-        copy(path, root)
-        if (path.parent / "best_setting.json").is_file():
-            copy(path.parent / "best_setting.json", root)
-        for parent in path.parents:
-            if not parent.is_relative_to(root):
-                break
-            if (parent / SIZE_FILE).is_file():
-                copy(parent / SIZE_FILE, root)
-                break
-    return sorted(set(written))
+        marker = size_file(path)
+        for source in (path, path.parent / "best_setting.json", marker):
+            if source is not None and source.is_file() and source.is_relative_to(root):
+                sources[out_dir / root.name / source.relative_to(root)] = source
+    for target, source in sources.items():
+        atomic_write_bytes(target, source.read_bytes())
+    return sorted(sources)
 
 
 def find_crossovers(table: SweepTable) -> list[Crossover]:
