@@ -187,19 +187,6 @@ class DiagGmmSet:
         comp = self._component_loglikes(feats)
         return comp.view(comp.shape[0], -1)[:, self.slot_of_gauss]
 
-    def _aligned_loglikes(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """``x (n, D)``, ``index (n, K)`` (``pad_index`` rows of the frames' pdfs) ->
-        ``(n, K)`` log(w * N(x)) of those components only (``-inf`` on padding): the
-        cost grows with the components of one pdf, not with all of them."""
-        D = self.dim
-        pad = self.means.new_zeros(1, D)
-        means = torch.cat([self.means, pad])
-        inv_var = torch.cat([self.variances.reciprocal(), pad + 1.0])
-        gconst = torch.cat([self.log_weights - 0.5 * (D * _LOG_2PI + self.variances.log().sum(1)),
-                            self.means.new_full((1,), -math.inf)])
-        diff = x.to(means.dtype)[:, None, :] - means[index]           # (n, K, D)
-        return gconst[index] - 0.5 * (diff * diff * inv_var[index]).sum(-1)
-
     def loglikes(self, feats: torch.Tensor, pdfs: torch.Tensor | None = None,
                  chunk: int = 32768) -> torch.Tensor:
         """``feats (N, D)`` -> ``(N, P)`` log-likelihood of every pdf for every frame,
@@ -220,7 +207,7 @@ class DiagGmmSet:
     # -- EM -----------------------------------------------------------------------
 
     def accumulate(self, feats: torch.Tensor, pdfs: torch.Tensor,
-                   weights: torch.Tensor | None = None, chunk: int = 8192) -> GmmStats:
+                   weights: torch.Tensor | None = None) -> GmmStats:
         """E-step statistics from frames with a pdf each.
 
         Args:
@@ -232,46 +219,59 @@ class DiagGmmSet:
         Returns:
             :class:`GmmStats` on this set's device; ``loglike`` is the weighted sum of
             the frames' pdf log-likelihoods under the current model.
+
+        Frames are grouped by pdf, and each pdf's statistics are two matrix products
+        of its ``(n_p, K_p)`` component posteriors with its frames: the work grows
+        with the pdf's own components ``K_p``, not with the largest pdf's, and there
+        is no per-Gaussian scatter. Computed in float64.
         """
         stats = GmmStats.zeros(self.num_gauss, self.dim, self.device)
-        feats = feats.to(self.device)
+        x_all = feats.to(self.device, torch.float64)
         pdfs = pdfs.to(self.device, torch.long)
         if weights is not None:
             weights = weights.to(self.device, torch.float64)
-        for start in range(0, feats.shape[0], chunk):
-            x = feats[start:start + chunk]
-            p = pdfs[start:start + chunk]
-            w = None if weights is None else weights[start:start + chunk]
-            stats.add_(self._accumulate_chunk(x, p, w))
+        if pdfs.numel() == 0:
+            return stats
+        if int(pdfs.min()) < 0 or int(pdfs.max()) >= self.num_pdfs:
+            raise ValueError(f"gmm: pdf ids must lie in 0..{self.num_pdfs - 1}")
+        order = torch.argsort(pdfs, stable=True)
+        frame_counts = torch.bincount(pdfs, minlength=self.num_pdfs).tolist()
+        gauss_counts = self.num_components.tolist()
+        means = self.means.double()
+        inv_var = self.variances.double().reciprocal()
+        # log w + log N(x) = x . (mu/var) - 0.5 x^2 . (1/var) + gconst  (exact in float64)
+        gconst = (self.log_weights.double()
+                  - 0.5 * (self.dim * _LOG_2PI + self.variances.double().log().sum(1)
+                           + (means * means * inv_var).sum(1)))
+        proj = torch.cat([means * inv_var, -0.5 * inv_var], 1)          # (G, 2D)
+        loglike = x_all.new_zeros(())
+        weight = x_all.new_zeros(())
+        frame_start = gauss_start = 0
+        for n, k in zip(frame_counts, gauss_counts):
+            if n:
+                rows = order[frame_start:frame_start + n]
+                x = x_all[rows]                                          # (n, D)
+                xx = torch.cat([x, x * x], 1)                            # (n, 2D)
+                g = slice(gauss_start, gauss_start + k)
+                comp = torch.addmm(gconst[g], xx, proj[g].T)             # (n, k)
+                frame_ll = torch.logsumexp(comp, dim=1)                  # (n,)
+                post = torch.exp(comp - frame_ll[:, None])               # (n, k)
+                if weights is None:
+                    loglike += frame_ll.sum()
+                    weight += n
+                else:
+                    w = weights[rows]
+                    post = post * w[:, None]
+                    loglike += frame_ll @ w
+                    weight += w.sum()
+                moments = post.T @ xx                                    # (k, 2D)
+                stats.occ[g] = post.sum(0)
+                stats.sum_x[g] = moments[:, :self.dim]
+                stats.sum_x2[g] = moments[:, self.dim:]
+            frame_start += n
+            gauss_start += k
+        stats.loglike, stats.frames = float(loglike), float(weight)
         return stats
-
-    def _accumulate_chunk(self, x: torch.Tensor, pdfs: torch.Tensor,
-                          weights: torch.Tensor | None) -> GmmStats:
-        index = self.pad_index[pdfs]                                  # (n, K)
-        comp = self._aligned_loglikes(x, index).double()              # (n, K)
-        frame_ll = torch.logsumexp(comp, dim=1)                      # (n,)
-        post = torch.exp(comp - frame_ll[:, None])                   # (n, K)
-        if weights is not None:
-            post = post * weights[:, None]
-            total_ll = float((frame_ll * weights).sum())
-            frames = float(weights.sum())
-        else:
-            total_ll = float(frame_ll.sum())
-            frames = float(x.shape[0])
-        xd = x.double()
-        x2 = xd * xd
-        flat_index = index.reshape(-1)
-        flat_post = post.reshape(-1)
-        # Scatter into G+1 slots; the last one collects the (zero) padding.
-        occ = torch.zeros(self.num_gauss + 1, dtype=torch.float64, device=x.device)
-        occ.index_add_(0, flat_index, flat_post)
-        sum_x = torch.zeros(self.num_gauss + 1, self.dim, dtype=torch.float64, device=x.device)
-        sum_x2 = torch.zeros_like(sum_x)
-        for k in range(index.shape[1]):
-            pk = post[:, k:k + 1]
-            sum_x.index_add_(0, index[:, k], pk * xd)
-            sum_x2.index_add_(0, index[:, k], pk * x2)
-        return GmmStats(occ[:-1], sum_x[:-1], sum_x2[:-1], total_ll, frames)
 
     def update(self, stats: GmmStats, *, min_occupancy: float = 10.0,
                min_weight: float = 1e-5, var_floor_fraction: float = 0.01,

@@ -94,6 +94,52 @@ def test_weights_act_as_frame_counts(an4_subset):
     assert torch.allclose(gmm.accumulate(x, pdfs).occ.sum(), torch.tensor(400.0, dtype=torch.float64))
 
 
+def test_accumulated_statistics_match_their_definition(an4_subset):
+    """occ, sum_x, sum_x2 and the log-likelihood from per-Gaussian posteriors inside
+    each frame's pdf (torch.distributions, float64), with uneven mixture sizes, a pdf
+    without frames, unsorted pdfs and weights."""
+    x = frames_of(an4_subset, 900)
+    gmm = random_gmm(x, components=(3, 1, 5, 2), seed=4)
+    pdfs = torch.tensor([0, 2, 3, 2, 0, 3] * 150)                    # pdf 1 gets no frame
+    weights = torch.rand(900, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    stats = gmm.accumulate(x, pdfs, weights=weights)
+
+    xd = x.double()
+    occ = torch.zeros(gmm.num_gauss, dtype=torch.float64)
+    sum_x = torch.zeros(gmm.num_gauss, x.shape[1], dtype=torch.float64)
+    sum_x2 = torch.zeros_like(sum_x)
+    loglike = 0.0
+    for p in range(gmm.num_pdfs):
+        rows = pdfs == p
+        if not rows.any():
+            continue
+        gs = torch.nonzero(gmm.gauss_pdf == p).flatten().tolist()
+        terms = torch.stack([
+            gmm.log_weights[g].double()
+            + Independent(Normal(gmm.means[g].double(), gmm.variances[g].double().sqrt()), 1)
+            .log_prob(xd[rows]) for g in gs], 1)                          # (n_p, K_p)
+        frame_ll = torch.logsumexp(terms, 1)
+        post = (terms - frame_ll[:, None]).exp() * weights[rows][:, None]
+        loglike += float((frame_ll * weights[rows]).sum())
+        for j, g in enumerate(gs):
+            occ[g] = post[:, j].sum()
+            sum_x[g] = (post[:, j:j + 1] * xd[rows]).sum(0)
+            sum_x2[g] = (post[:, j:j + 1] * xd[rows] ** 2).sum(0)
+    assert torch.allclose(stats.occ, occ, rtol=1e-6, atol=1e-9)
+    assert torch.allclose(stats.sum_x, sum_x, rtol=1e-6, atol=1e-6)
+    assert torch.allclose(stats.sum_x2, sum_x2, rtol=1e-6, atol=1e-6)
+    assert stats.occ[3].item() == 0.0                                  # pdf 1's Gaussian
+    assert math.isclose(stats.loglike, loglike, rel_tol=1e-9)
+    assert math.isclose(stats.frames, float(weights.sum()), rel_tol=1e-12)
+
+
+def test_accumulate_rejects_pdfs_outside_the_set(an4_subset):
+    x = frames_of(an4_subset, 10)
+    gmm = random_gmm(x)
+    with pytest.raises(ValueError, match="pdf ids"):
+        gmm.accumulate(x, torch.full((10,), 3))
+
+
 def test_em_increases_likelihood_on_fixed_alignment(an4_subset):
     """Two pdfs with 4 Gaussians each on a fixed alignment: every EM pass gains."""
     x = frames_of(an4_subset, 6000)
