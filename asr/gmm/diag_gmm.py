@@ -52,14 +52,6 @@ class GmmStats:
         return cls(torch.zeros(num_gauss, **z), torch.zeros(num_gauss, dim, **z),
                    torch.zeros(num_gauss, dim, **z))
 
-    def add_(self, other: "GmmStats") -> "GmmStats":
-        self.occ += other.occ
-        self.sum_x += other.sum_x
-        self.sum_x2 += other.sum_x2
-        self.loglike += other.loglike
-        self.frames += other.frames
-        return self
-
     @property
     def avg_loglike(self) -> float:
         """Average log-likelihood per frame (``nan`` with no frames)."""
@@ -239,7 +231,8 @@ class DiagGmmSet:
         gauss_counts = self.num_components.tolist()
         means = self.means.double()
         inv_var = self.variances.double().reciprocal()
-        # log w + log N(x) = x . (mu/var) - 0.5 x^2 . (1/var) + gconst  (exact in float64)
+        # log w + log N(x) = x . (mu/var) - 0.5 x^2 . (1/var) + gconst; float64 keeps
+        # the expanded form's cancellation harmless
         gconst = (self.log_weights.double()
                   - 0.5 * (self.dim * _LOG_2PI + self.variances.double().log().sum(1)
                            + (means * means * inv_var).sum(1)))
